@@ -1,0 +1,1 @@
+"""Faithful local emulators of Zendesk, Salesforce, HubSpot and a core banking API."""
