@@ -1,0 +1,110 @@
+"""JSON Schemas (draft 2020-12) of the banking events (SPEC §2) and their validator.
+
+``envelope.json`` pins ``{id, type, created_at, data}``; ``<type>.json`` adds each type's ``data``
+fields; ``common.json`` holds shared field definitions. The files are the published contract.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError, best_match
+from referencing import Registry, Resource
+
+from hub.errors import DeskbridgeError
+
+SCHEMA_DIR = Path(__file__).parent
+BASE_URI = "https://deskbridge.dev/schemas/banking/"
+# Error messages echo the offending value; never echo something that may be a card number.
+_LONG_DIGITS = re.compile(r"\d[\d -]{10,}\d")
+
+
+class SchemaError(DeskbridgeError):
+    """A body failed its schema: ``field_path`` names the field (``data.risk_score``), ``message`` the problem."""
+
+    def __init__(self, field_path: str, message: str):
+        super().__init__(f"{field_path}: {message}")
+        self.field_path = field_path
+        self.message = message
+
+
+def _load(name: str) -> dict:
+    return json.loads((SCHEMA_DIR / name).read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def _registry() -> Registry:
+    resources = []
+    for path in sorted(SCHEMA_DIR.glob("*.json")):
+        document = _load(path.name)
+        resources.append((document["$id"], Resource.from_contents(document)))
+    return Registry().with_resources(resources)
+
+
+_formats = FormatChecker(formats=())
+
+
+@_formats.checks("date-time", raises=ValueError)
+def _is_datetime(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    return True
+
+
+def event_types() -> list[str]:
+    """Every banking event type that has a schema."""
+    return list(_load("envelope.json")["properties"]["type"]["enum"])
+
+
+def schema_for(event_type: str) -> dict:
+    """The published JSON Schema of one event type."""
+    if event_type not in event_types():
+        raise KeyError(event_type)
+    return _load(f"{event_type}.json")
+
+
+@lru_cache(maxsize=None)
+def _validator(name: str) -> Draft202012Validator:
+    return Draft202012Validator(_load(name), registry=_registry(), format_checker=_formats)
+
+
+def validate_event(body: object) -> None:
+    """Raise ``SchemaError`` naming the first failing field, or return when ``body`` is a valid event."""
+    for name in ("envelope.json", f"{body.get('type')}.json" if isinstance(body, dict) else None):
+        if name is None:
+            continue
+        error = best_match(_validator(name).iter_errors(body), key=_relevance)
+        if error is not None:
+            raise SchemaError(*_describe(error))
+
+
+def _relevance(error: ValidationError):
+    # Prefer the deepest, then the alphabetically first path, so the reported field is stable.
+    return (-len(error.absolute_path), tuple(str(p) for p in error.absolute_path))
+
+
+def _path(parts) -> str:
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _describe(error: ValidationError) -> tuple[str, str]:
+    parts = list(error.absolute_path)
+    if error.validator == "required" and isinstance(error.instance, dict):
+        missing = [name for name in error.validator_value if name not in error.instance]
+        if missing:
+            return _path(parts + [missing[0]]), "is required"
+    if error.validator == "enum" and parts == ["type"]:
+        return "type", f"{_LONG_DIGITS.sub('[redacted]', repr(error.instance))[:80]} is not a known banking event type"
+    message = _LONG_DIGITS.sub("[redacted]", error.message)
+    if len(message) > 200:
+        message = message[:197] + "..."
+    return _path(parts) or "body", message
