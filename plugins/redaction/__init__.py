@@ -1,0 +1,45 @@
+"""PII redaction: card numbers, CVV/track/PIN, IBANs and national ids are masked before any write leaves."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from plugins.redaction.logging_filter import RedactingFilter, install_log_redaction
+from plugins.redaction.pan import find_pans, is_pan
+from plugins.redaction.redactor import Redactor, contains_pan, redact_payload, redact_text
+from plugins.redaction.secrets import DEFAULT_NATIONAL_IDS
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Config",
+    "RedactingFilter",
+    "Redactor",
+    "contains_pan",
+    "find_pans",
+    "install_log_redaction",
+    "is_pan",
+    "redact_payload",
+    "redact_text",
+]
+
+
+class Config(BaseModel):
+    """The ``plugins.redaction`` block of the hub config."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    # "last4" (default, right for CRMs) or "bin_last4" (first six + last four, PCI DSS 3.4.1 maximum).
+    pan_mask: str = Field(default="last4", pattern="^(last4|bin_last4)$")
+    # Systems whose writes are redacted.
+    systems: list[str] = Field(default_factory=lambda: ["salesforce", "hubspot", "zendesk"])
+    # name -> regex; replaces the defaults (US SSN, UK NINO) when given.
+    national_ids: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_NATIONAL_IDS))
+    # Extra payload key names whose values are dropped whole (besides cvv, pin, track...).
+    drop_keys: list[str] = Field(default_factory=list)
+
+    def redactor(self) -> Redactor:
+        return Redactor(
+            keep_bin=self.pan_mask == "bin_last4", national_ids=self.national_ids, extra_keys=self.drop_keys
+        )
