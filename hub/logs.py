@@ -1,0 +1,101 @@
+"""Structured JSON logs, one event per line, with a redaction list applied to every record.
+
+Keys that name secrets are masked whatever their value; card numbers (Luhn-valid 13–19 digits with any
+separators) are masked anywhere in messages and fields. CR/LF and other control characters can't forge lines
+because every record is one JSON object.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from typing import Any
+
+SECRET_KEYS = re.compile(r"(pass(word)?|secret|token|authorization|api[_-]?key|cookie|session|cvv|cvc|pin|"
+                         r"signature|private|credential)", re.I)
+_PAN_CANDIDATE = re.compile(r"(?<![\d])(?:\d[ \-.\u00a0]?){12,18}\d(?![\d])")
+MASK = "[redacted]"
+
+
+def _luhn_ok(digits: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = ord(char) - 48
+        if index % 2:
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return total % 10 == 0
+
+
+def mask_pans(text: str) -> str:
+    def replace(match: re.Match) -> str:
+        digits = re.sub(r"\D", "", match.group(0))
+        if 13 <= len(digits) <= 19 and _luhn_ok(digits):
+            return "[card ••••" + digits[-4:] + "]"
+        return match.group(0)
+    return _PAN_CANDIDATE.sub(replace, text)
+
+
+def redact_value(value: Any, key: str | None = None) -> Any:
+    if key is not None and SECRET_KEYS.search(key) and value not in (None, "", [], {}):
+        return MASK
+    if isinstance(value, str):
+        return mask_pans(value)
+    if isinstance(value, dict):
+        return {k: redact_value(v, str(k)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact_value(v) for v in value]
+    return value
+
+
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": mask_pans(record.getMessage()),
+        }
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD and not key.startswith("_"):
+                entry[key] = redact_value(value, key)
+        if record.exc_info:
+            entry["error"] = mask_pans(f"{record.exc_info[0].__name__}: {record.exc_info[1]}")
+        return json.dumps(entry, default=str, ensure_ascii=True)
+
+
+class RedactingFilter(logging.Filter):
+    """Masks secrets and card numbers in a record before any handler sees it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:
+            message = str(record.msg)
+        record.msg = mask_pans(message)
+        record.args = ()
+        return True
+
+
+def setup_logging(level: str = "INFO", json_lines: bool = True, stream=None) -> None:
+    import time
+    logging.Formatter.converter = time.gmtime
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(JsonFormatter() if json_lines else logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    for existing in list(root.handlers):
+        if getattr(existing, "_deskbridge", False):
+            root.removeHandler(existing)
+    handler._deskbridge = True
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    for noisy in ("werkzeug", "urllib3", "apscheduler", "waitress", "alembic"):
+        logging.getLogger(noisy).setLevel("WARNING")

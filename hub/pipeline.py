@@ -1,0 +1,335 @@
+"""The pipeline: the only place hooks are called in order.
+
+Inbox event → ``enrich_event`` (may read remote systems, outside the write transaction) → one transaction with
+``on_event`` (state changes and outbox actions) and the "processed" mark → outbox actions executed by connectors
+with retries, backoff honouring ``Retry-After``, and a dead-letter store.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from hub import clock, wakeups
+from hub.db import DeadLetter, InboxEvent, OutboxAction, PluginState, dumps
+from hub.errors import DeskbridgeError, PermanentError, RetryableError
+from hub.plugins import call_chain
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Event:
+    id: int
+    source: str
+    event_id: str
+    type: str
+    payload: dict
+    received_at: datetime
+    attempts: int = 0
+    enrichment: dict = field(default_factory=dict)
+
+    @property
+    def data(self) -> dict:
+        data = self.payload.get("data") if isinstance(self.payload, dict) else None
+        return data if isinstance(data, dict) else self.payload
+
+
+@dataclass
+class Action:
+    id: int
+    key: str
+    system: str
+    operation: str
+    payload: dict
+    attempts: int
+    origin: str | None = None
+    inbox_id: int | None = None
+
+
+class ActionRefused(DeskbridgeError):
+    """A ``decide_action_allowed`` implementation refused an action."""
+
+
+class StateStore:
+    """A plugin's JSON key-value store, written in the surrounding transaction."""
+
+    def __init__(self, session: Session, plugin: str):
+        self._session = session
+        self._plugin = plugin
+
+    def get(self, key: str, default: Any = None) -> Any:
+        row = self._session.get(PluginState, (self._plugin, key))
+        return json.loads(row.value) if row else default
+
+    def set(self, key: str, value: Any) -> None:
+        row = self._session.get(PluginState, (self._plugin, key))
+        if row is None:
+            self._session.add(PluginState(plugin=self._plugin, key=key, value=dumps(value), updated_at=clock.now()))
+        else:
+            row.value = dumps(value)
+            row.updated_at = clock.now()
+
+    def delete(self, key: str) -> None:
+        row = self._session.get(PluginState, (self._plugin, key))
+        if row is not None:
+            self._session.delete(row)
+
+    def items(self, prefix: str = "") -> list[tuple[str, Any]]:
+        rows = self._session.execute(
+            select(PluginState).where(PluginState.plugin == self._plugin, PluginState.key.startswith(prefix))
+            .order_by(PluginState.key)
+        ).scalars()
+        return [(r.key, json.loads(r.value)) for r in rows]
+
+    __getitem__ = get
+    __setitem__ = set
+
+
+class EventContext:
+    """What a hook may touch while an event (or action result) is processed."""
+
+    def __init__(self, hub, session: Session | None, event: Event | None = None, origin: str | None = None):
+        self.hub = hub
+        self.settings = hub.settings
+        self.session = session
+        self.event = event
+        self.origin = origin
+
+    def now(self) -> datetime:
+        return clock.now()
+
+    def _require_session(self) -> Session:
+        if self.session is None:
+            raise DeskbridgeError("this hook runs read-only: emit actions from on_event instead")
+        return self.session
+
+    def emit(self, system: str, operation: str, payload: dict, key: str, order_key: str | None = None,
+             delay_seconds: float = 0) -> bool:
+        """Add an outbox action. ``key`` is its idempotency key: emitting it again is a no-op.
+
+        :return: True if added, False if the key was already there. Raises ``ActionRefused`` if a
+            ``decide_action_allowed`` hook refuses it.
+        """
+        session = self._require_session()
+        reason = self.hub.pm.hook.decide_action_allowed(system=system, operation=operation, payload=payload, ctx=self)
+        if reason:
+            raise ActionRefused(reason)
+        return enqueue_action(session, system, operation, payload, key, order_key=order_key,
+                              origin=self.origin, inbox_id=self.event.id if self.event else None,
+                              delay_seconds=delay_seconds)
+
+    def state(self, plugin: str) -> StateStore:
+        return StateStore(self._require_session(), plugin)
+
+    def audit(self, actor: str, action: str, target: str, outcome: str, source: str | None = None,
+              **detail) -> None:
+        from hub.audit import append
+        append(self.hub, self._require_session(), actor=actor, action=action, target=target, outcome=outcome,
+               source=source, detail=detail)
+
+    def connector(self, system: str):
+        return self.hub.connectors[system]
+
+    def store_event(self, source: str, event_id: str, type: str, payload: dict) -> tuple[int, bool]:
+        """Add a follow-up event to the inbox in this transaction (e.g. ``sla.breached``)."""
+        from hub.inbox import store_event
+        return store_event(self._require_session(), source, event_id, type, payload)
+
+
+def enqueue_action(session: Session, system: str, operation: str, payload: dict, key: str,
+                   order_key: str | None = None, origin: str | None = None, inbox_id: int | None = None,
+                   delay_seconds: float = 0) -> bool:
+    if session.execute(select(OutboxAction.id).where(OutboxAction.key == key)).first():
+        return False
+    for pending in session.new:  # emitted earlier in this same transaction
+        if isinstance(pending, OutboxAction) and pending.key == key:
+            return False
+    now = clock.now()
+    session.add(OutboxAction(
+        key=key[:255], system=system, operation=operation, payload=dumps(payload),
+        order_key=(order_key or f"{system}:{key}")[:255], origin=origin, inbox_id=inbox_id, status="pending",
+        attempts=0, created_at=now, available_at=now + timedelta(seconds=delay_seconds)))
+    wakeups.after_commit(session, "outbox")
+    return True
+
+
+def backoff_delay(attempt: int, base: float, cap: float, retry_after: float | None = None,
+                  rng: random.Random | None = None) -> float:
+    """Full jitter (AWS): uniform in [0, min(cap, base * 2**attempt)], never below ``retry_after``."""
+    rng = rng or random
+    delay = rng.uniform(0, min(cap, base * (2 ** max(attempt - 1, 0))))
+    if retry_after is not None:
+        delay = max(delay, float(retry_after))
+    return delay
+
+
+def _claim(hub, model, owner: str):
+    now = clock.now()
+    lease = timedelta(seconds=hub.settings.workers.lease_seconds)
+    with hub.db.session() as session:
+        query = select(model).where(
+            model.status == "pending", model.available_at <= now,
+            or_(model.leased_until.is_(None), model.leased_until < now),
+        ).order_by(model.id).limit(1)
+        if model is OutboxAction:
+            earlier = aliased(OutboxAction)
+            query = query.where(~exists().where(and_(
+                earlier.order_key == OutboxAction.order_key, earlier.id < OutboxAction.id,
+                earlier.status == "pending")))
+        if not hub.db.is_sqlite:
+            query = query.with_for_update(skip_locked=True)
+        row = session.execute(query).scalar_one_or_none()
+        if row is None:
+            return None
+        row.leased_until = now + lease
+        row.lease_owner = owner
+        row.attempts += 1
+        session.flush()
+        session.expunge(row)
+        return row
+
+
+def _still_ours(session: Session, hub, model, row_id: int, owner: str):
+    row = session.get(model, row_id, with_for_update=not hub.db.is_sqlite)
+    if row is None or row.status != "pending" or row.lease_owner != owner:
+        return None
+    return row
+
+
+def _dead_letter(session: Session, kind: str, row, system: str, operation: str, reason: str) -> None:
+    row.status = "dead"
+    row.leased_until = None
+    row.last_error = reason
+    session.add(DeadLetter(kind=kind, ref_id=row.id, system=system, operation=operation, reason=reason[:2000],
+                           attempts=row.attempts, created_at=clock.now()))
+
+
+def _retry_or_dead(hub, model, kind: str, row_id: int, owner: str, reason: str, retry_after: float | None,
+                   permanent: bool, system: str, operation: str) -> str:
+    settings = hub.settings.workers
+    with hub.db.session() as session:
+        row = _still_ours(session, hub, model, row_id, owner)
+        if row is None:
+            return "lost-lease"
+        if permanent or row.attempts >= settings.max_attempts:
+            if not permanent:
+                reason = f"gave up after {row.attempts} attempts: {reason}"
+            _dead_letter(session, kind, row, system, operation, reason)
+            if kind == "outbox":
+                action = _action_of(row)
+                hub.pm.hook.on_action_dead(action=action, reason=reason, ctx=EventContext(hub, session))
+            return "dead"
+        delay = backoff_delay(row.attempts, settings.backoff_base, settings.backoff_cap, retry_after)
+        row.available_at = clock.now() + timedelta(seconds=delay)
+        row.leased_until = None
+        row.last_error = reason[:2000]
+        return "retry"
+
+
+def _event_of(row: InboxEvent) -> Event:
+    return Event(id=row.id, source=row.source, event_id=row.event_id, type=row.type,
+                 payload=json.loads(row.payload), received_at=row.received_at, attempts=row.attempts)
+
+
+def _action_of(row: OutboxAction) -> Action:
+    return Action(id=row.id, key=row.key, system=row.system, operation=row.operation,
+                  payload=json.loads(row.payload), attempts=row.attempts, origin=row.origin, inbox_id=row.inbox_id)
+
+
+def process_next_event(hub, owner: str) -> bool:
+    """Process one inbox event if one is ready. Returns False when there was nothing to do."""
+    row = _claim(hub, InboxEvent, owner)
+    if row is None:
+        return False
+    event = _event_of(row)
+    try:
+        for partial in hub.pm.hook.enrich_event(event=event, ctx=EventContext(hub, None, event)):
+            if partial:
+                event.enrichment.update(partial)
+        with hub.db.session() as session:
+            current = _still_ours(session, hub, InboxEvent, event.id, owner)
+            if current is None:
+                return True
+            hub.pm.hook.on_event(event=event, ctx=EventContext(hub, session, event))
+            current.status = "done"
+            current.processed_at = clock.now()
+            current.leased_until = None
+            current.last_error = None
+        hub.metrics.events_processed.labels(source=event.source, type=event.type).inc()
+    except Exception as exc:
+        permanent = isinstance(exc, PermanentError)
+        reason = f"{type(exc).__name__}: {exc}"
+        log.warning("event %s (%s) failed: %s", event.id, event.type, reason)
+        outcome = _retry_or_dead(hub, InboxEvent, "inbox", event.id, owner, reason, getattr(exc, "retry_after", None),
+                                 permanent, event.source, event.type)
+        hub.metrics.events_failed.labels(source=event.source, type=event.type, outcome=outcome).inc()
+    return True
+
+
+def process_next_action(hub, owner: str) -> bool:
+    """Execute one outbox action if one is ready. Returns False when there was nothing to do."""
+    row = _claim(hub, OutboxAction, owner)
+    if row is None:
+        return False
+    action = _action_of(row)
+    connector = hub.connectors.get(action.system)
+    status = "ok"
+    try:
+        if connector is None:
+            raise PermanentError(f"no enabled connector named {action.system!r}")
+        payload = call_chain(hub.pm, "transform_outbound", "payload", action.payload,
+                             system=action.system, operation=action.operation)
+        result = connector.execute(action.operation, payload, action.key) or {}
+    except Exception as exc:
+        permanent = isinstance(exc, PermanentError)
+        status = "permanent_error" if permanent else "retryable_error"
+        reason = f"{type(exc).__name__}: {exc}" if not isinstance(exc, DeskbridgeError) else str(exc)
+        log.warning("action %s %s.%s failed: %s", action.id, action.system, action.operation, reason)
+        retry_after = exc.retry_after if isinstance(exc, RetryableError) else None
+        _retry_or_dead(hub, OutboxAction, "outbox", action.id, owner, reason, retry_after, permanent,
+                       action.system, action.operation)
+        hub.metrics.actions.labels(system=action.system, status=status).inc()
+        return True
+    with hub.db.session() as session:
+        current = _still_ours(session, hub, OutboxAction, action.id, owner)
+        if current is None:
+            return True
+        current.status = "done"
+        current.done_at = clock.now()
+        current.leased_until = None
+        current.last_error = None
+        current.result = dumps(result)
+        ctx = EventContext(hub, session, origin=action.origin)
+        ctx.audit("hub", f"{action.system}.{action.operation}", action.key, "ok", source="outbox")
+        hub.pm.hook.on_action_done(action=action, result=result, ctx=ctx)
+    hub.metrics.actions.labels(system=action.system, status=status).inc()
+    return True
+
+
+def replay_dead_letters(hub, ids: list[int] | None = None) -> int:
+    """Put dead-lettered events/actions back in their queue. ``ids`` are dead-letter ids; None = all."""
+    count = 0
+    with hub.db.session() as session:
+        query = select(DeadLetter).where(DeadLetter.replayed_at.is_(None))
+        if ids:
+            query = query.where(DeadLetter.id.in_(ids))
+        for letter in session.execute(query).scalars():
+            model = InboxEvent if letter.kind == "inbox" else OutboxAction
+            row = session.get(model, letter.ref_id)
+            if row is not None and row.status == "dead":
+                row.status = "pending"
+                row.attempts = 0
+                row.available_at = clock.now()
+                row.leased_until = None
+                wakeups.after_commit(session, "inbox" if letter.kind == "inbox" else "outbox")
+            letter.replayed_at = clock.now()
+            count += 1
+    return count

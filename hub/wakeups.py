@@ -1,0 +1,51 @@
+"""Wake-ups: in-process events, plus an optional broker notifier for scale-out.
+
+The database is the source of truth; a lost wake-up only delays work until the next poll.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from sqlalchemy import event
+
+log = logging.getLogger(__name__)
+_events: dict[str, threading.Event] = {"inbox": threading.Event(), "outbox": threading.Event()}
+_notifiers: list[Callable[[str], None]] = []
+
+
+def notify_local(channel: str) -> None:
+    """Wake this process's workers only (what a broker message does on arrival)."""
+    _events[channel].set()
+
+
+def notify(channel: str) -> None:
+    """Wake workers here and, through the broker when one is configured, in other processes."""
+    _events[channel].set()
+    for notifier in list(_notifiers):
+        try:
+            notifier(channel)
+        except Exception as exc:  # the broker is only a hint; polling still finds the work
+            log.warning("wake-up via broker failed: %s", exc)
+
+
+def after_commit(session, channel: str) -> None:
+    """Signal ``channel`` once the session's transaction commits (never before: the row must be visible)."""
+    event.listen(session, "after_commit", lambda _s: notify(channel), once=True)
+
+
+def wait(channel: str, timeout: float) -> None:
+    ev = _events[channel]
+    if ev.wait(timeout):
+        ev.clear()
+
+
+def add_notifier(fn: Callable[[str], None]) -> None:
+    _notifiers.append(fn)
+
+
+def remove_notifier(fn: Callable[[str], None]) -> None:
+    if fn in _notifiers:
+        _notifiers.remove(fn)
