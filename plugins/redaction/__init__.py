@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+import re
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from plugins.redaction.logging_filter import RedactingFilter, install_log_redaction
 from plugins.redaction.pan import find_pans, is_pan
@@ -38,6 +40,16 @@ class Config(BaseModel):
     national_ids: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_NATIONAL_IDS))
     # Extra payload key names whose values are dropped whole (besides cvv, pin, track...).
     drop_keys: list[str] = Field(default_factory=list)
+
+    @field_validator("national_ids")
+    @classmethod
+    def _patterns_compile(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, pattern in value.items():
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"national_ids.{name}: not a valid regular expression ({exc})") from None
+        return value
 
     def redactor(self) -> Redactor:
         return Redactor(
