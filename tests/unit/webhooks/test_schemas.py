@@ -1,0 +1,121 @@
+"""Banking event JSON Schemas and validate_event."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from webhooks.schemas import SCHEMA_DIR, SchemaError, event_types, schema_for, validate_event
+
+pytestmark = pytest.mark.unit
+
+NOW = "2026-11-28T12:00:00Z"
+VALID = {
+    "fraud.alert.created": {"alert_id": "AL-1", "customer_id": "CUST-0001", "risk_score": 0.93, "reason": "card testing",
+                            "account_id": "ACC-1", "transaction_id": "TXN-1", "amount": "12.50", "currency": "EUR",
+                            "card_last4": "4242"},
+    "payment.failed": {"payment_id": "PAY-1", "customer_id": "CUST-0001", "amount": 40, "currency": "GBP",
+                       "failure_code": "insufficient_funds"},
+    "account.frozen": {"account_id": "ACC-1", "customer_id": "CUST-0001", "reason": "suspected fraud"},
+    "account.unfrozen": {"account_id": "ACC-1", "customer_id": "CUST-0001", "reason": "cleared"},
+    "dispute.opened": {"dispute_id": "DSP-1", "customer_id": "CUST-0001", "transaction_id": "TXN-1", "amount": "9.99",
+                       "currency": "USD", "status": "needs_response", "evidence_due_by": "2026-12-10T00:00:00+01:00"},
+    "dispute.updated": {"dispute_id": "DSP-1", "customer_id": "CUST-0001", "transaction_id": "TXN-1", "amount": "9.99",
+                        "currency": "USD", "status": "under_review"},
+    "dispute.closed": {"dispute_id": "DSP-1", "customer_id": "CUST-0001", "transaction_id": "TXN-1", "amount": "9.99",
+                       "currency": "USD", "status": "won", "outcome": "won"},
+    "kyc.status.changed": {"customer_id": "CUST-0001", "status": "verified"},
+    "incident.opened": {"incident_id": "INC-1", "title": "Card payments degraded", "severity": "high",
+                        "affected": ["CUST-0001", "CUST-0002"]},
+    "incident.resolved": {"incident_id": "INC-1", "title": "Card payments degraded", "severity": "high",
+                          "affected": {"segment": "merchant"}},
+}
+
+
+def event(event_type: str, **data_changes) -> dict:
+    data = dict(VALID[event_type], **data_changes)
+    return {"id": "evt-1", "type": event_type, "created_at": NOW, "data": data}
+
+
+def test_every_type_has_a_published_valid_schema():
+    assert set(event_types()) == set(VALID)
+    for path in SCHEMA_DIR.glob("*.json"):
+        Draft202012Validator.check_schema(json.loads(path.read_text()))
+    assert schema_for("payment.failed")["properties"]["type"]["const"] == "payment.failed"
+
+
+@pytest.mark.parametrize("event_type", sorted(VALID))
+def test_valid_events_pass(event_type):
+    validate_event(event(event_type))
+
+
+@pytest.mark.parametrize("event_type", sorted(VALID))
+def test_each_required_field_is_named_when_missing(event_type):
+    required = schema_for(event_type)["properties"]["data"]["required"]
+    for name in required:
+        body = event(event_type)
+        del body["data"][name]
+        with pytest.raises(SchemaError) as caught:
+            validate_event(body)
+        assert caught.value.field_path == f"data.{name}"
+
+
+@pytest.mark.parametrize(
+    ("body_change", "path", "fragment"),
+    [
+        (lambda b: b["data"].update(risk_score=1.7), "data.risk_score", "1.7 is greater than the maximum of 1"),
+        (lambda b: b["data"].update(risk_score=-0.1), "data.risk_score", "minimum"),
+        (lambda b: b["data"].update(risk_score="high"), "data.risk_score", "not of type 'number'"),
+        (lambda b: b["data"].update(amount="-5"), "data.amount", "does not match"),
+        (lambda b: b["data"].update(currency="EURO"), "data.currency", "does not match"),
+        (lambda b: b["data"].update(card_last4="4111111111111111"), "data.card_last4", "[redacted]"),
+        (lambda b: b.update(type="fraud.alert.deleted"), "type", "not a known banking event type"),
+        (lambda b: b.update(created_at="yesterday"), "created_at", "date-time"),
+        (lambda b: b.update(created_at="2026-02-30T00:00:00Z"), "created_at", "date-time"),
+        (lambda b: b.pop("id"), "id", "is required"),
+        (lambda b: b.update(data=[]), "data", "not of type 'object'"),
+    ],
+)
+def test_field_errors_name_the_field(body_change, path, fragment):
+    body = event("fraud.alert.created")
+    body_change(body)
+    with pytest.raises(SchemaError) as caught:
+        validate_event(body)
+    assert caught.value.field_path == path
+    assert fragment in str(caught.value)
+    assert "4111111111111111" not in str(caught.value)
+
+
+def test_spec_example_message():
+    with pytest.raises(SchemaError, match=r"^data\.risk_score: 1\.7 is greater than the maximum of 1$"):
+        validate_event(event("fraud.alert.created", risk_score=1.7))
+
+
+@pytest.mark.parametrize("body", [[], "x", 3, None])
+def test_non_object_bodies(body):
+    with pytest.raises(SchemaError) as caught:
+        validate_event(body)
+    assert caught.value.field_path == "body"
+
+
+def test_kyc_status_enum_and_incident_affected_shapes():
+    with pytest.raises(SchemaError, match="data.status"):
+        validate_event(event("kyc.status.changed", status="approved"))
+    validate_event(event("incident.opened", affected="merchant"))
+    with pytest.raises(SchemaError, match=r"data.affected\[0\]"):
+        validate_event(event("incident.opened", affected=[1]))
+
+
+def test_extra_fields_are_tolerated_for_forward_compatibility():
+    body = copy.deepcopy(event("payment.failed"))
+    body["data"]["network"] = "visa"
+    body["livemode"] = False
+    validate_event(body)
+
+
+def test_schema_files_ship_inside_the_package():
+    assert Path(SCHEMA_DIR).name == "schemas" and (SCHEMA_DIR / "envelope.json").is_file()
