@@ -171,30 +171,33 @@ def backoff_delay(attempt: int, base: float, cap: float, retry_after: float | No
     return delay
 
 
-def _claim(hub, model, owner: str):
+def _claim(hub, model, owner: str, limit: int = 1, system: str | None = None, operation: str | None = None):
+    """Lease up to ``limit`` ready rows (oldest first; an outbox row waits for earlier rows of its order key)."""
     now = clock.now()
     lease = timedelta(seconds=hub.settings.workers.lease_seconds)
     with hub.db.session() as session:
         query = select(model).where(
             model.status == "pending", model.available_at <= now,
             or_(model.leased_until.is_(None), model.leased_until < now),
-        ).order_by(model.id).limit(1)
+        ).order_by(model.id).limit(limit)
         if model is OutboxAction:
             earlier = aliased(OutboxAction)
             query = query.where(~exists().where(and_(
                 earlier.order_key == OutboxAction.order_key, earlier.id < OutboxAction.id,
                 earlier.status == "pending")))
+            if system is not None:
+                query = query.where(OutboxAction.system == system, OutboxAction.operation == operation)
         if not hub.db.is_sqlite:
             query = query.with_for_update(skip_locked=True)
-        row = session.execute(query).scalar_one_or_none()
-        if row is None:
-            return None
-        row.leased_until = now + lease
-        row.lease_owner = owner
-        row.attempts += 1
+        rows = session.execute(query).scalars().all()
+        for row in rows:
+            row.leased_until = now + lease
+            row.lease_owner = owner
+            row.attempts += 1
         session.flush()
-        session.expunge(row)
-        return row
+        for row in rows:
+            session.expunge(row)
+        return rows
 
 
 def _still_ours(session: Session, hub, model, row_id: int, owner: str):
@@ -246,10 +249,10 @@ def _action_of(row: OutboxAction) -> Action:
 
 def process_next_event(hub, owner: str) -> bool:
     """Process one inbox event if one is ready. Returns False when there was nothing to do."""
-    row = _claim(hub, InboxEvent, owner)
-    if row is None:
+    rows = _claim(hub, InboxEvent, owner)
+    if not rows:
         return False
-    event = _event_of(row)
+    event = _event_of(rows[0])
     try:
         for partial in hub.pm.hook.enrich_event(event=event, ctx=EventContext(hub, None, event)):
             if partial:
@@ -275,33 +278,55 @@ def process_next_event(hub, owner: str) -> bool:
 
 
 def process_next_action(hub, owner: str) -> bool:
-    """Execute one outbox action if one is ready. Returns False when there was nothing to do."""
-    row = _claim(hub, OutboxAction, owner)
-    if row is None:
+    """Execute the next ready outbox action — or a batch of them when the connector batches that operation.
+
+    Returns False when there was nothing to do.
+    """
+    rows = _claim(hub, OutboxAction, owner)
+    if not rows:
         return False
-    action = _action_of(row)
-    connector = hub.connectors.get(action.system)
-    status = "ok"
+    first = _action_of(rows[0])
+    connector = hub.connectors.get(first.system)
+    batch_size = (getattr(connector, "batch_operations", None) or {}).get(first.operation, 1)
+    if batch_size > 1:
+        rows += _claim(hub, OutboxAction, owner, limit=batch_size - 1, system=first.system,
+                       operation=first.operation)
+    actions = [_action_of(row) for row in rows]
     try:
         if connector is None:
-            raise PermanentError(f"no enabled connector named {action.system!r}")
-        payload = call_chain(hub.pm, "transform_outbound", "payload", action.payload,
-                             system=action.system, operation=action.operation)
-        result = connector.execute(action.operation, payload, action.key) or {}
+            raise PermanentError(f"no enabled connector named {first.system!r}")
+        payloads = [call_chain(hub.pm, "transform_outbound", "payload", a.payload, system=a.system,
+                               operation=a.operation) for a in actions]
+        if len(actions) > 1:
+            outcomes = connector.execute_batch(first.operation, list(zip(payloads, [a.key for a in actions])))
+        else:
+            outcomes = [connector.execute(first.operation, payloads[0], first.key) or {}]
     except Exception as exc:
-        permanent = isinstance(exc, PermanentError)
-        status = "permanent_error" if permanent else "retryable_error"
-        reason = f"{type(exc).__name__}: {exc}" if not isinstance(exc, DeskbridgeError) else str(exc)
-        log.warning("action %s %s.%s failed: %s", action.id, action.system, action.operation, reason)
-        retry_after = exc.retry_after if isinstance(exc, RetryableError) else None
-        _retry_or_dead(hub, OutboxAction, "outbox", action.id, owner, reason, retry_after, permanent,
-                       action.system, action.operation)
-        hub.metrics.actions.labels(system=action.system, status=status).inc()
-        return True
+        outcomes = [exc] * len(actions)
+    for action, outcome in zip(actions, outcomes):
+        if isinstance(outcome, Exception):
+            _action_failed(hub, owner, action, outcome)
+        else:
+            _action_succeeded(hub, owner, action, outcome or {})
+    return True
+
+
+def _action_failed(hub, owner: str, action: Action, exc: Exception) -> None:
+    permanent = isinstance(exc, PermanentError)
+    reason = str(exc) if isinstance(exc, DeskbridgeError) else f"{type(exc).__name__}: {exc}"
+    log.warning("action %s %s.%s failed: %s", action.id, action.system, action.operation, reason)
+    retry_after = exc.retry_after if isinstance(exc, RetryableError) else None
+    _retry_or_dead(hub, OutboxAction, "outbox", action.id, owner, reason, retry_after, permanent,
+                   action.system, action.operation)
+    hub.metrics.actions.labels(system=action.system,
+                               status="permanent_error" if permanent else "retryable_error").inc()
+
+
+def _action_succeeded(hub, owner: str, action: Action, result: dict) -> None:
     with hub.db.session() as session:
         current = _still_ours(session, hub, OutboxAction, action.id, owner)
         if current is None:
-            return True
+            return
         current.status = "done"
         current.done_at = clock.now()
         current.leased_until = None
@@ -310,8 +335,7 @@ def process_next_action(hub, owner: str) -> bool:
         ctx = EventContext(hub, session, origin=action.origin)
         ctx.audit("hub", f"{action.system}.{action.operation}", action.key, "ok", source="outbox")
         hub.pm.hook.on_action_done(action=action, result=result, ctx=ctx)
-    hub.metrics.actions.labels(system=action.system, status=status).inc()
-    return True
+    hub.metrics.actions.labels(system=action.system, status="ok").inc()
 
 
 def replay_dead_letters(hub, ids: list[int] | None = None) -> int:

@@ -1,0 +1,222 @@
+"""The one place for outbound-call policy: timeouts, the status → action table, rate budgets and breakers.
+
+Every connector sends through a ``SystemGuard`` (one per vendor account, shared by sync, plugins and actions),
+so the hub stays under a vendor's limit instead of bouncing off it, and a failing vendor is left alone while its
+circuit is open.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import pybreaker
+import requests
+from requests.adapters import HTTPAdapter
+
+from hub.errors import AuthError, PermanentError, RetryableError
+
+T = TypeVar("T")
+DEFAULT_TIMEOUT = (5.0, 30.0)  # connect, read
+
+# status → what to do. Anything 5xx not listed is "retry"; anything 4xx not listed is "fail".
+STATUS_ACTIONS: dict[int, str] = {
+    400: "fail", 401: "auth", 403: "auth", 404: "fail", 405: "fail", 409: "fail", 410: "fail", 413: "fail",
+    422: "fail", 408: "retry", 425: "retry", 429: "wait", 500: "retry", 502: "retry", 503: "wait", 504: "retry",
+}
+
+
+def action_for(status: int) -> str:
+    if status in STATUS_ACTIONS:
+        return STATUS_ACTIONS[status]
+    if status >= 500:
+        return "retry"
+    if status >= 400:
+        return "fail"
+    return "ok"
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """``Retry-After`` as seconds: an integer, or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def error_for(system: str, status: int, message: str, retry_after: float | None = None) -> Exception | None:
+    """The typed error for a response status, or None when it is a success."""
+    action = action_for(status)
+    text = f"{system} answered {status}: {message}"[:500]
+    if action == "ok":
+        return None
+    if action in ("retry", "wait"):
+        return RetryableError(text, retry_after=retry_after, status=status)
+    if action == "auth":
+        return AuthError(text, status=status)
+    return PermanentError(text, status=status)
+
+
+class RateBudget:
+    """A token bucket per vendor account; a 429 pauses every caller until ``Retry-After`` has passed."""
+
+    def __init__(self, per_second: float, burst: int | None = None, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.rate = per_second
+        self.capacity = float(burst or max(1, int(per_second)))
+        self.tokens = self.capacity
+        self.clock = clock
+        self.sleep = sleep
+        self.updated = clock()
+        self.paused_until = 0.0
+        self.lock = threading.Lock()
+        self.used = 0
+
+    def _refill(self, now: float) -> None:
+        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+
+    def acquire(self, max_wait: float = 120.0) -> None:
+        """Block until a call may be made; raise ``RetryableError`` if that would take over ``max_wait``."""
+        waited = 0.0
+        while True:
+            with self.lock:
+                now = self.clock()
+                self._refill(now)
+                wait = max(self.paused_until - now, 0.0)
+                if wait == 0 and self.tokens >= 1:
+                    self.tokens -= 1
+                    self.used += 1
+                    return
+                if wait == 0:
+                    wait = (1 - self.tokens) / self.rate
+            if waited + wait > max_wait:
+                raise RetryableError("rate budget exhausted", retry_after=wait)
+            self.sleep(wait)
+            waited += wait
+
+    def pause(self, seconds: float) -> None:
+        with self.lock:
+            self.paused_until = max(self.paused_until, self.clock() + seconds)
+            self.tokens = 0
+
+
+@dataclass
+class GuardStats:
+    calls: int = 0
+    by_status: dict | None = None
+
+
+class SystemGuard:
+    """Rate budget + circuit breaker + metrics for one vendor account."""
+
+    def __init__(self, system: str, per_minute: float = 600, burst: int | None = None, fail_max: int = 5,
+                 reset_timeout: float = 30, metrics=None):
+        self.system = system
+        self.budget = RateBudget(per_minute / 60.0, burst or max(1, int(per_minute / 60.0 * 5)))
+        self.breaker = pybreaker.CircuitBreaker(fail_max=fail_max, reset_timeout=reset_timeout,
+                                                exclude=[lambda e: not isinstance(e, RetryableError)])
+        self.metrics = metrics
+        self.stats = GuardStats(by_status={})
+        self.lock = threading.Lock()
+
+    def record(self, status: int | str) -> None:
+        with self.lock:
+            self.stats.calls += 1
+            self.stats.by_status[status] = self.stats.by_status.get(status, 0) + 1
+        if self.metrics is not None:
+            self.metrics.outbound_calls.labels(system=self.system, status=str(status)).inc()
+
+    def call(self, fn: Callable[[], T], translate: Callable[[Exception], Exception | None] | None = None) -> T:
+        """Run one remote call under the budget and breaker, turning failures into typed errors.
+
+        ``translate`` maps an SDK's own exceptions to ``RetryableError``/``PermanentError`` (None = re-raise).
+        """
+        if self.breaker.current_state == pybreaker.STATE_OPEN:
+            raise RetryableError(f"{self.system}: circuit open after repeated failures",
+                                 retry_after=self.breaker.reset_timeout)
+        self.budget.acquire()
+
+        def guarded():
+            try:
+                return fn()
+            except (RetryableError, PermanentError):
+                raise
+            except requests.exceptions.Timeout as exc:
+                raise RetryableError(f"{self.system}: timed out ({type(exc).__name__})") from exc
+            except requests.exceptions.ConnectionError as exc:
+                raise RetryableError(f"{self.system}: connection failed ({type(exc).__name__})") from exc
+            except Exception as exc:
+                mapped = translate(exc) if translate else None
+                if mapped is None:
+                    raise
+                raise mapped from exc
+        try:
+            return self.breaker.call(guarded)
+        except RetryableError as exc:
+            if exc.status == 429 or (exc.status == 503 and exc.retry_after):
+                self.budget.pause(exc.retry_after or 1.0)
+            raise
+        except pybreaker.CircuitBreakerError as exc:
+            raise RetryableError(f"{self.system}: circuit open after repeated failures",
+                                 retry_after=self.breaker.reset_timeout) from exc
+
+
+class TimeoutAdapter(HTTPAdapter):
+    """Gives every request a timeout, counts it against the guard, and records its status."""
+
+    def __init__(self, guard: SystemGuard | None = None, timeout=DEFAULT_TIMEOUT, **kwargs):
+        self.guard = guard
+        self.timeout = timeout
+        super().__init__(**kwargs)
+
+    def send(self, request, **kwargs):
+        if not kwargs.get("timeout"):
+            kwargs["timeout"] = self.timeout
+        try:
+            response = super().send(request, **kwargs)
+        except requests.exceptions.RequestException:
+            if self.guard:
+                self.guard.record("error")
+            raise
+        if self.guard:
+            self.guard.record(response.status_code)
+            if response.status_code == 429:
+                self.guard.budget.pause(parse_retry_after(response.headers.get("Retry-After")) or 1.0)
+        return response
+
+
+def session_for(guard: SystemGuard | None = None, timeout=DEFAULT_TIMEOUT, https_to_http: str | None = None
+                ) -> requests.Session:
+    """A requests session whose every call has a timeout and goes through ``guard``'s accounting.
+
+    ``https_to_http``: a base URL whose https requests are sent over plain http (sandbox: simple-salesforce
+    always builds https URLs).
+    """
+    session = requests.Session()
+    session.trust_env = False
+    adapter = TimeoutAdapter(guard, timeout)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    if https_to_http:
+        session.mount(https_to_http.replace("http://", "https://"), _DowngradeAdapter(guard, timeout))
+    return session
+
+
+class _DowngradeAdapter(TimeoutAdapter):
+    def send(self, request, **kwargs):
+        if request.url.startswith("https://"):
+            request.url = "http://" + request.url[len("https://"):]
+        return super().send(request, **kwargs)
