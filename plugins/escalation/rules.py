@@ -257,7 +257,7 @@ def _arming_time(level: Level, trigger: Trigger, previous_fired_at: datetime | N
 def _reason(level: Level, trigger: Trigger) -> str:
     if trigger.kind in ("sla.warning", "sla.breached") and level.on == trigger.kind:
         word = "warning" if trigger.kind == "sla.warning" else "breached"
-        return f"SLA {trigger.target or 'target'} {word}"
+        return f"SLA {(trigger.target or 'target').replace('_', ' ')} {word}"
     if level.on == "previous":
         return "previous level not resolved"
     return "rule matched"

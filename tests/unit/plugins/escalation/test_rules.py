@@ -148,7 +148,7 @@ def test_slack_message_shape_and_no_subject():
     action = evaluate(RULES, s, Trigger("sla.breached", T0, "first_response"), T0)[0]
     body = action.params["json"]
     assert set(body) == {"text", "blocks"} and action.params["url"] == HOOK
-    assert "SLA first_response breached" in body["text"] and "zendesk ticket 42" in body["text"]
+    assert "SLA first response breached" in body["text"] and "zendesk ticket 42" in body["text"]
     assert body["blocks"][0]["type"] == "section"
     assert body["blocks"][1]["elements"][0]["url"].endswith("/42")
     assert "4111" not in json.dumps(body)

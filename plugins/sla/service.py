@@ -1,0 +1,234 @@
+"""The SLA plugin at work: keep each ticket's clock in the plugin state store, write due times to every linked
+record, and turn due warnings and breaches into ``sla.warning`` / ``sla.breached`` inbox events.
+
+State keys (plugin ``sla``): ``clock:<key>`` the ticket record (clock, facts, linked records, due values last
+written), ``alias:<system>:<id>`` and ``alias:ext:<external id>`` → ``<key>``, ``wake:<key>`` → the next
+moment the job has something to fire for that ticket. ``<key>`` is ``<system>:<id>`` of the first record seen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timezone
+
+from hub import clock as hub_clock
+from hub.clock import isoformat, parse_time
+from plugins.sla.calendar import Calendar
+from plugins.sla.clock import TicketClock
+from plugins.sla.policy import SlaSettings, match_policy
+from plugins.sla.tickets import (
+    COMMENT_EVENTS,
+    TICKET_EVENTS,
+    comment_kind,
+    comment_ticket_ref,
+    event_time,
+    linked_records,
+    ticket_facts,
+    ticket_of,
+)
+
+PLUGIN = "sla"
+EVENT_TYPES = {"warning": "sla.warning", "breach": "sla.breached"}
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: SlaSettings
+    calendars: dict[str, Calendar]
+
+    def calendar(self, name: str) -> Calendar:
+        # A calendar removed from config since the clock started falls back to calendar time.
+        return self.calendars.get(name) or self.calendars["24x7"]
+
+
+_runtimes: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def runtime(hub) -> Runtime:
+    """The validated config and built calendars of this hub (built once per hub)."""
+    found = _runtimes.get(hub)
+    if found is None:
+        settings = hub.plugin_config(PLUGIN)
+        found = _runtimes[hub] = Runtime(settings, settings.build_calendars())
+    return found
+
+
+def handle_event(event, ctx) -> None:
+    """``on_event``: start, update and stop clocks from canonical ticket and comment events."""
+    if event.source == PLUGIN or event.type not in TICKET_EVENTS | COMMENT_EVENTS:
+        return
+    rt = runtime(ctx.hub)
+    store = ctx.state(PLUGIN)
+    system = str(event.data.get("system") or event.source)
+    if event.type in COMMENT_EVENTS:
+        _on_comment(rt, store, ctx, system, event)
+    else:
+        _on_ticket(rt, store, ctx, system, event)
+
+
+def _resolve(store, system: str, record_id: str | None, external_id: str | None) -> str | None:
+    if record_id is not None:
+        key = store.get(f"alias:{system}:{record_id}")
+        if key:
+            return key
+    if external_id:
+        return store.get(f"alias:ext:{external_id}")
+    return None
+
+
+def _on_ticket(rt: Runtime, store, ctx, system: str, event) -> None:
+    ticket = ticket_of(event.data)
+    if ticket.get("id") is None:
+        return
+    facts = ticket_facts(system, ticket, event.enrichment)
+    if facts["category"] is None:
+        decided = ctx.hub.pm.hook.decide_category(ticket=dict(ticket), ctx=ctx)
+        facts["category"] = decided.get("category") if isinstance(decided, Mapping) else None
+    if facts["priority"] is None:
+        facts["priority"] = ctx.hub.pm.hook.decide_priority(ticket={**ticket, **facts}, ctx=ctx)
+    key = _resolve(store, system, facts["id"], facts["external_id"])
+    record = store.get(f"clock:{key}") if key else None
+    now = ctx.now()
+    if record is None:
+        policy = match_policy(rt.settings.policies, facts)
+        if policy is None:
+            return
+        key = f"{system}:{facts['id']}"
+        created = event_time(ticket, "created_at", default=now)
+        clock = TicketClock.start(key, policy, rt.calendar(policy.calendar), created, rt.settings.warning_share,
+                                  status=facts["status"])
+        record = {"facts": facts, "records": {}, "written": {}}
+        ctx.audit("sla", "sla.started", key, "ok", policy=policy.name, source_system=system)
+    else:
+        clock = TicketClock.from_dict(record["clock"])
+        at = event_time(ticket, "updated_at", default=now)
+        policy = match_policy(rt.settings.policies, {**record["facts"], **_known(facts)})
+        if policy is not None and clock.retarget(policy, rt.calendar(policy.calendar)):
+            ctx.audit("sla", "sla.retargeted", key, "ok", policy=policy.name)
+        if facts["status"] != clock.status and facts["status"] != "new":
+            clock.status_changed(at, facts["status"], rt.calendar(clock.calendar))
+        record["facts"] = {**record["facts"], **_known(facts)}
+    for other, record_id in linked_records(system, ticket).items():
+        record["records"].setdefault(other, record_id)
+    _save(store, key, record, clock, facts["external_id"])
+    _write_due(rt, ctx, key, record, clock)
+    store.set(f"clock:{key}", record)
+
+
+def _on_comment(rt: Runtime, store, ctx, system: str, event) -> None:
+    comment = event.data
+    kind = comment_kind(comment)
+    if kind is None:
+        return
+    record_id, external_id = comment_ticket_ref(system, comment)
+    key = _resolve(store, system, record_id, external_id)
+    record = store.get(f"clock:{key}") if key else None
+    if record is None:
+        return
+    clock = TicketClock.from_dict(record["clock"])
+    at = event_time(comment, "created_at", default=ctx.now())
+    calendar = rt.calendar(clock.calendar)
+    if kind == "agent":
+        for target in clock.agent_replied(at, calendar, via=system):
+            ctx.audit("sla", "sla.achieved", key, "ok", sla_target=target, via=system, at=isoformat(at),
+                      breached=clock.targets[target].breached_at is not None)
+    else:
+        clock.customer_replied(at, calendar)
+    if record_id is not None:
+        record["records"].setdefault(system, record_id)
+    _save(store, key, record, clock, external_id)
+    _write_due(rt, ctx, key, record, clock)
+    store.set(f"clock:{key}", record)
+
+
+def _known(facts: Mapping) -> dict:
+    return {k: v for k, v in facts.items() if v is not None}
+
+
+def _save(store, key: str, record: dict, clock: TicketClock, external_id: str | None) -> None:
+    record["clock"] = clock.to_dict()
+    for system, record_id in record["records"].items():
+        store.set(f"alias:{system}:{record_id}", key)
+    if external_id:
+        store.set(f"alias:ext:{external_id}", key)
+    wake = clock.next_wakeup()
+    if wake is None:
+        store.delete(f"wake:{key}")
+    else:
+        store.set(f"wake:{key}", wake.astimezone(timezone.utc).isoformat())
+
+
+def _write_due(rt: Runtime, ctx, key: str, record: dict, clock: TicketClock) -> None:
+    """Emit a field update to each linked record whose due values changed since the last write."""
+    due = clock.due_times()
+    values = {title: (isoformat(due[target]) if target in due else None)
+              for target, title in rt.settings.due_fields.items() if target in clock.targets}
+    if not values:
+        return
+    signature = hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
+    for system, record_id in sorted(record["records"].items()):
+        if record["written"].get(system) == signature:
+            continue
+        operation = "update_case" if system == "salesforce" else "update_ticket"
+        ctx.emit(system, operation, {"ticket_id": record_id, "fields": values},
+                 key=f"sla:due:{system}:{record_id}:{signature}", order_key=f"{system}:ticket:{record_id}")
+        record["written"][system] = signature
+
+
+def run_due(hub, now=None) -> int:
+    """The job: fire due warnings and breaches as inbox events. Returns how many it stored."""
+    from hub.pipeline import EventContext
+
+    now = now or hub_clock.now()
+    with hub.db.session() as session:
+        due_keys = [key.removeprefix("wake:") for key, at in EventContext(hub, session).state(PLUGIN).items("wake:")
+                    if parse_time(at) <= now]
+    stored = 0
+    for key in due_keys:
+        # One transaction per ticket: a failure on one ticket leaves the others fired.
+        try:
+            with hub.db.session() as session:
+                stored += _fire(EventContext(hub, session), key, now)
+        except Exception as exc:
+            log.error("SLA check of %s failed: %s", key, exc)
+    return stored
+
+
+def _fire(ctx, key: str, now) -> int:
+    store = ctx.state(PLUGIN)
+    record = store.get(f"clock:{key}")
+    if record is None:
+        store.delete(f"wake:{key}")
+        return 0
+    clock = TicketClock.from_dict(record["clock"])
+    events = clock.due_events(now)
+    stored = 0
+    for due in events:
+        payload = {**due.to_dict(), "ticket_key": key, "facts": record["facts"], "records": record["records"]}
+        _, created = ctx.store_event(PLUGIN, due.key, EVENT_TYPES[due.kind], payload)
+        if not created:
+            continue
+        stored += 1
+        ctx.audit("sla", EVENT_TYPES[due.kind], key, "ok", sla_target=due.target, cycle=due.cycle,
+                  due_at=isoformat(due.due_at), policy=due.policy)
+        if due.kind == "breach":
+            system, record_id = _origin(key, record)
+            ctx.emit(system, "add_internal_note",
+                     {"ticket_id": record_id,
+                      "body": f"SLA {due.target.replace('_', ' ')} target breached at {isoformat(due.due_at)} "
+                              f"(policy {due.policy})."},
+                     key=f"{due.key}:note", order_key=f"{system}:ticket:{record_id}")
+    _save(store, key, record, clock, record["facts"].get("external_id"))
+    store.set(f"clock:{key}", record)
+    return stored
+
+
+def _origin(key: str, record: Mapping) -> tuple[str, str]:
+    system, _, record_id = key.partition(":")
+    return system, record["records"].get(system, record_id)
