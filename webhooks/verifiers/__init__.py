@@ -18,7 +18,7 @@ TOLERANCE_SECONDS = 300
 # Caps keep hostile headers cheap: a 10 000-entry signature list is refused, not looped over.
 MAX_SIGNATURE_ENTRIES = 16
 MAX_HEADER_LENGTH = 4096
-MAX_ID_LENGTH = 256
+MAX_ID_LENGTH = 255  # the inbox event_id column is 255 characters
 
 
 class VerificationError(DeskbridgeError):
