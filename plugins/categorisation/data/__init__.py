@@ -1,0 +1,1 @@
+"""The shipped, trained categorisation model (weights.npz + model.json)."""
