@@ -1,0 +1,120 @@
+from datetime import timedelta
+
+import pytest
+
+from plugins.sla.service import run_due
+
+from .conftest import T0
+
+pytestmark = pytest.mark.unit
+
+SLA = {
+    "calendars": {
+        "london": {"timezone": "Europe/London", "hours": {d: ["09:00-17:00"] for d in ("mon", "tue", "wed", "thu", "fri")},
+                   "country": "GB", "subdivision": "ENG"},
+    },
+    "policies": [
+        {"name": "access-urgent", "when": {"category": "account_access", "priority": ["high", "urgent"]},
+         "targets": {"first_response": 15, "resolution": 240}},
+        {"name": "default", "when": {"category": ["payments", "fees"]},
+         "targets": {"first_response": 60, "next_response": 120}, "calendar": "london"},
+    ],
+}
+
+
+def ticket(**extra):
+    return {"system": "zendesk", "id": 101, "status": "new", "priority": "high", "tags": ["account_access"],
+            "created_at": "2026-01-13T10:00:00Z", **extra}
+
+
+def test_created_ticket_gets_due_fields(drive):
+    d = drive({"sla": SLA})
+    d.send("ticket.created", ticket())
+    [(system, op, _, payload)] = d.outbox()
+    assert (system, op) == ("zendesk", "update_ticket")
+    assert payload == {"ticket_id": "101", "fields": {"SLA first response due": "2026-01-13T10:15:00Z",
+                                                      "SLA resolution due": "2026-01-13T14:00:00Z"}}
+    assert d.audit("sla.started")[0]["policy"] == "access-urgent"
+    # The same facts again write nothing new
+    d.send("ticket.updated", ticket(status="open"))
+    assert len(d.outbox()) == 1
+
+
+def test_no_matching_policy_no_clock(drive):
+    d = drive({"sla": SLA})
+    d.send("ticket.created", ticket(tags=["cards"]))
+    assert d.outbox() == []
+    assert run_due(d.hub, T0 + timedelta(days=5)) == 0
+
+
+def test_warning_and_breach_stored_once_each(drive):
+    d = drive({"sla": SLA})
+    d.send("ticket.created", ticket())
+    d.at(T0 + timedelta(minutes=11))
+    assert run_due(d.hub) == 0
+    d.at(T0 + timedelta(minutes=12))
+    assert run_due(d.hub) == 1
+    assert run_due(d.hub) == 0
+    d.at(T0 + timedelta(minutes=16))
+    assert run_due(d.hub) == 1
+    assert run_due(d.hub) == 0
+    d.drain()
+    assert d.inbox("sla") == [
+        ("sla.warning", "sla:zendesk:101:first_response:0:warning", "done"),
+        ("sla.breached", "sla:zendesk:101:first_response:0:breach", "done"),
+    ]
+    notes = d.outbox("add_internal_note")
+    assert len(notes) == 1 and "first response target breached at 2026-01-13T10:15:00Z" in notes[0][3]["body"]
+    assert [a["sla_target"] for a in d.audit("sla.breached")] == ["first_response"]
+
+
+def test_reply_in_linked_crm_counts_as_first_response(drive):
+    d = drive({"sla": SLA})
+    d.send("ticket.created", ticket(links={"salesforce": "500AA"}))
+    assert {(s, op) for s, op, _, _ in d.outbox()} == {("zendesk", "update_ticket"), ("salesforce", "update_case")}
+    d.at(T0 + timedelta(minutes=5))
+    d.send("comment.created", {"system": "salesforce", "id": "c1", "ticket_id": "500AA", "public": True,
+                               "author_role": "agent", "created_at": "2026-01-13T10:05:00Z"}, source="salesforce")
+    [achieved] = d.audit("sla.achieved")
+    assert (achieved["sla_target"], achieved["via"], achieved["breached"]) == ("first_response", "salesforce", False)
+    latest = d.outbox("update_ticket")[-1][3]["fields"]
+    assert latest == {"SLA first response due": None, "SLA resolution due": "2026-01-13T14:00:00Z"}
+    d.at(T0 + timedelta(minutes=30))
+    assert run_due(d.hub) == 0  # no first-response warning or breach any more
+
+
+def test_internal_note_is_not_a_response(drive):
+    d = drive({"sla": SLA})
+    d.send("ticket.created", ticket())
+    d.send("comment.created", {"system": "zendesk", "ticket_id": 101, "public": False, "author_role": "agent"})
+    assert d.audit("sla.achieved") == []
+
+
+def test_pending_pauses_and_customer_reply_resumes(drive):
+    d = drive({"sla": SLA})
+    d.send("ticket.created", ticket(priority="normal", tags=["payments"], created_at="2026-01-13T10:00:00Z"))
+    d.send("comment.created", {"system": "zendesk", "ticket_id": 101, "public": True, "author_role": "agent",
+                               "created_at": "2026-01-13T10:10:00Z"})
+    d.send("comment.created", {"system": "zendesk", "ticket_id": 101, "author_role": "end-user",
+                               "created_at": "2026-01-13T10:20:00Z"})
+    assert d.outbox("update_ticket")[-1][3]["fields"] == {"SLA first response due": None}
+    d.send("ticket.updated", ticket(priority="normal", tags=["payments"], status="pending",
+                                    updated_at="2026-01-13T11:20:00Z"))
+    assert run_due(d.hub, T0 + timedelta(days=3)) == 0  # paused: nothing can fire
+    # Customer answers the next morning: 60 of the 120 next-response minutes were used before the pause,
+    # so the warning (at 90) is 30 minutes out and the breach 60
+    d.at(T0 + timedelta(days=1))
+    d.send("comment.created", {"system": "zendesk", "ticket_id": 101, "author_role": "end-user",
+                               "created_at": "2026-01-14T10:00:00Z"})
+    assert d.outbox("update_ticket")[-1][3]["fields"] == {"SLA first response due": None}
+    assert run_due(d.hub, T0 + timedelta(days=1, minutes=29)) == 0
+    assert run_due(d.hub, T0 + timedelta(days=1, minutes=30)) == 1
+    assert run_due(d.hub, T0 + timedelta(days=1, minutes=60)) == 1
+    d.drain()
+    assert [t for t, _, _ in d.inbox("sla")] == ["sla.warning", "sla.breached"]
+
+
+def test_registers_its_job(drive):
+    d = drive({"sla": SLA})
+    jobs = [job for offered in d.hub.pm.hook.register_jobs(hub=d.hub) for job in offered]
+    assert [(job.id, job.seconds) for job in jobs if job.id.startswith("sla")] == [("sla.due", 15)]
