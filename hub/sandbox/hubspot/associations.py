@@ -24,20 +24,19 @@ def _int_id(value: str):
 
 def register(bp: flask.Blueprint, emu: "HubSpotEmulator") -> None:
     store = emu.store
-    links = store.links
 
     def types_of(from_type: str, to_type: str) -> tuple[str, str]:
         return store.object_type(from_type).name, store.object_type(to_type).name
 
     def labels_pair(a: str, a_id: str, b: str, b_id: str) -> dict:
-        type_ids = dict(links.targets(a, a_id, b)).get(b_id, [])
+        type_ids = dict(store.links.targets(a, a_id, b)).get(b_id, [])
         return {"fromObjectTypeId": store.types[a].type_id, "fromObjectId": _int_id(a_id),
                 "toObjectTypeId": store.types[b].type_id, "toObjectId": _int_id(b_id),
-                "labels": sorted({links.kinds[t].label for t in type_ids if links.kinds[t].label})}
+                "labels": sorted({store.links.kinds[t].label for t in type_ids if store.links.kinds[t].label})}
 
     def default_pair(a: str, a_id: str, b: str, b_id: str) -> list[dict]:
-        kind = links.default_kind(a, b)
-        links.add(a, a_id, b, b_id, [kind.type_id])
+        kind = store.links.default_kind(a, b)
+        store.links.add(a, a_id, b, b_id, [kind.type_id])
         return [{"from": {"id": a_id}, "to": {"id": b_id},
                  "associationSpec": {"associationCategory": kind.category, "associationTypeId": kind.type_id}},
                 {"from": {"id": b_id}, "to": {"id": a_id},
@@ -46,7 +45,7 @@ def register(bp: flask.Blueprint, emu: "HubSpotEmulator") -> None:
     def spec_ids(a: str, b: str, specs) -> list[int]:
         if not isinstance(specs, list) or not specs:
             raise validation("Association types must be a non-empty list")
-        return [links.kind((s or {}).get("associationTypeId"), a, b).type_id for s in specs]
+        return [store.links.kind((s or {}).get("associationTypeId"), a, b).type_id for s in specs]
 
     def batch_answer(results: list, errors: list, started, status: int) -> flask.Response:
         out = {"status": "COMPLETE", "results": results, "startedAt": iso_ms(started), "completedAt": iso_ms(emu.now())}
@@ -68,7 +67,7 @@ def register(bp: flask.Blueprint, emu: "HubSpotEmulator") -> None:
         with emu.lock:
             a, b = types_of(from_type, to_type)
             store.find(a, from_id), store.find(b, to_id)
-            links.add(a, from_id, b, to_id, spec_ids(a, b, specs))
+            store.links.add(a, from_id, b, to_id, spec_ids(a, b, specs))
             return json_response(labels_pair(a, from_id, b, to_id), 201)
 
     def list_associated(from_type, from_id, to_type):
@@ -77,10 +76,10 @@ def register(bp: flask.Blueprint, emu: "HubSpotEmulator") -> None:
         with emu.lock:
             a, b = types_of(from_type, to_type)
             store.find(a, from_id)
-            found = links.targets(a, from_id, b)
+            found = store.links.targets(a, from_id, b)
             rows = [(to_id, ids) for to_id, ids in found if not after or int(to_id) >= int(after)]
             out = {"results": [{"toObjectId": _int_id(to_id),
-                                "associationTypes": [links.describe(t) for t in ids]} for to_id, ids in rows[:limit]]}
+                                "associationTypes": [store.links.describe(t) for t in ids]} for to_id, ids in rows[:limit]]}
         if len(rows) > limit:
             following = rows[limit][0]
             out["paging"] = {"next": {"after": following, "link": params.next_link(following)}}
@@ -89,7 +88,7 @@ def register(bp: flask.Blueprint, emu: "HubSpotEmulator") -> None:
     def remove_pair(from_type, from_id, to_type, to_id):
         with emu.lock:
             a, b = types_of(from_type, to_type)
-            links.remove(a, from_id, b, to_id)
+            store.links.remove(a, from_id, b, to_id)
         return flask.Response(status=204)
 
     def batch_create(from_type, to_type):
@@ -103,7 +102,7 @@ def register(bp: flask.Blueprint, emu: "HubSpotEmulator") -> None:
                 store.find(a, from_id), store.find(b, to_id)
                 planned.append((from_id, to_id, spec_ids(a, b, item.get("types"))))
             for from_id, to_id, type_ids in planned:
-                links.add(a, from_id, b, to_id, type_ids)
+                store.links.add(a, from_id, b, to_id, type_ids)
             results = [labels_pair(a, f, b, t) for f, t, _ in planned]
         return batch_answer(results, [], started, 201)
 
@@ -126,7 +125,7 @@ def register(bp: flask.Blueprint, emu: "HubSpotEmulator") -> None:
             results, errors = [], []
             for item in items:
                 from_id = str((item or {}).get("id", ""))
-                found = links.targets(a, from_id, b) if store.lookup(a, from_id) else []
+                found = store.links.targets(a, from_id, b) if store.lookup(a, from_id) else []
                 if not found:
                     errors.append(HubSpotError(
                         404, "OBJECT_NOT_FOUND", f"No {b} is associated with {store.types[a].singular} {from_id}.",
@@ -134,7 +133,7 @@ def register(bp: flask.Blueprint, emu: "HubSpotEmulator") -> None:
                         context={"fromObjectId": [from_id]}).as_batch_error())
                     continue
                 results.append({"from": {"id": from_id},
-                                "to": [{"toObjectId": _int_id(t), "associationTypes": [links.describe(i) for i in ids]}
+                                "to": [{"toObjectId": _int_id(t), "associationTypes": [store.links.describe(i) for i in ids]}
                                        for t, ids in found]})
         return batch_answer(results, errors, started, 200)
 
@@ -145,7 +144,7 @@ def register(bp: flask.Blueprint, emu: "HubSpotEmulator") -> None:
             for item in items:
                 from_id = str(((item or {}).get("from") or {}).get("id", ""))
                 for target in (item or {}).get("to") or []:
-                    links.remove(a, from_id, b, str((target or {}).get("id", "")))
+                    store.links.remove(a, from_id, b, str((target or {}).get("id", "")))
         return flask.Response(status=204)
 
     def batch_archive_labels(from_type, to_type):
@@ -155,13 +154,13 @@ def register(bp: flask.Blueprint, emu: "HubSpotEmulator") -> None:
             for item in items:
                 from_id = str(((item or {}).get("from") or {}).get("id", ""))
                 to_id = str(((item or {}).get("to") or {}).get("id", ""))
-                links.remove(a, from_id, b, to_id, spec_ids(a, b, item.get("types")))
+                store.links.remove(a, from_id, b, to_id, spec_ids(a, b, item.get("types")))
         return flask.Response(status=204)
 
     def get_labels(from_type, to_type):
         with emu.lock:
             a, b = types_of(from_type, to_type)
-            return json_response({"results": links.labels(a, b)})
+            return json_response({"results": store.links.labels(a, b)})
 
     def create_label(from_type, to_type):
         payload = params.body()
@@ -170,7 +169,7 @@ def register(bp: flask.Blueprint, emu: "HubSpotEmulator") -> None:
             raise validation("label is required")
         with emu.lock:
             a, b = types_of(from_type, to_type)
-            return json_response({"results": links.create_label(a, b, label)}, 200)
+            return json_response({"results": store.links.create_label(a, b, label)}, 200)
 
     bp.add_url_rule(f"{OBJ}/default/<objtype:to_type>/<to_id>", "assoc_default", create_default, methods=["PUT"])
     bp.add_url_rule(f"{OBJ}/<objtype:to_type>/<to_id>", "assoc_create", create_labelled, methods=["PUT"])

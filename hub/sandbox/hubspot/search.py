@@ -23,7 +23,7 @@ MAX_LIMIT = 200
 RESULT_CAP = 10_000
 OPERATORS = ("EQ", "NEQ", "LT", "LTE", "GT", "GTE", "BETWEEN", "IN", "NOT_IN", "HAS_PROPERTY", "NOT_HAS_PROPERTY",
              "CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN")
-_TOKEN = re.compile(r"[\w.'-]+", re.UNICODE)
+_TOKEN = re.compile(r"[\w.'@+-]+", re.UNICODE)
 
 
 def tokens(value: str) -> set[str]:
