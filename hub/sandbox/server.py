@@ -43,7 +43,9 @@ def start_in_thread(port: int = 0, host: str = "127.0.0.1", webhook_target: str 
     """Start a real HTTP sandbox on ``host:port`` (0 = a free port) in a daemon thread."""
     app = create_sandbox_app(webhook_target=webhook_target, **app_options)
     server = _server(host, port, app)
-    thread = threading.Thread(target=server.serve_forever, name=f"sandbox-{server.port}", daemon=True)
+    # A short poll interval makes stop() return quickly; an idle server wakes 20 times a second.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              name=f"sandbox-{server.port}", daemon=True)
     thread.start()
     sandbox = app.extensions["sandbox"]
     stopped = threading.Event()
