@@ -111,6 +111,7 @@ class SalesforceEmulator(Emulator):
                         methods=["GET", "POST", "PATCH", "PUT", "DELETE"])
         bp.add_url_rule("/_sandbox/salesforce/outbound", "outbound", self._outbound,
                         methods=["GET", "POST", "DELETE"])
+        bp.before_request(self._count)
         bp.after_request(self._after)
         return bp
 
@@ -178,12 +179,15 @@ class SalesforceEmulator(Emulator):
     def _usage(self) -> str:
         return f"api-usage={self.api_used}/{self.api_max}"
 
-    def _after(self, response: flask.Response) -> flask.Response:
-        # Calls refused for their session are not counted against the allocation, as in Salesforce.
-        if flask.request.path.startswith("/services/data/") and response.status_code != 401:
+    def _count(self) -> None:
+        # Runs after the framework's checks, so calls refused for their session or the limit are not counted.
+        if flask.request.path.startswith("/services/data/"):
             with self.sandbox.lock:
                 self.api_used += 1
-                response.headers["Sforce-Limit-Info"] = self._usage()
+
+    def _after(self, response: flask.Response) -> flask.Response:
+        if flask.request.path.startswith("/services/data/"):
+            response.headers["Sforce-Limit-Info"] = self._usage()
         return response
 
 
