@@ -76,7 +76,7 @@ class ActionSpec(_Strict):
 
 
 class Level(_Strict):
-    on: LevelTrigger = "match"
+    trigger: LevelTrigger = "match"
     target: list[str] | None = None
     after_minutes: float = Field(default=0, ge=0)
     actions: list[ActionSpec] = Field(min_length=1)
@@ -109,8 +109,8 @@ class Rule(_Strict):
 
     @model_validator(mode="after")
     def _previous_has_a_predecessor(self):
-        if self.levels[0].on == "previous":
-            raise ValueError(f"rule {self.name!r}: the first level cannot be triggered by 'previous'")
+        if self.levels[0].trigger == "previous":
+            raise ValueError(f"rule {self.name!r}: the first level cannot have trigger 'previous'")
         return self
 
 
@@ -245,20 +245,20 @@ def evaluate(rules: Sequence[Rule], state: TicketState, trigger: Trigger, now: d
 
 
 def _arming_time(level: Level, trigger: Trigger, previous_fired_at: datetime | None) -> datetime | None:
-    if level.on == "previous":
+    if level.trigger == "previous":
         return previous_fired_at
-    if level.on == "match":
+    if level.trigger == "match":
         return trigger.at
-    if trigger.kind == level.on and (level.target is None or trigger.target in level.target):
+    if trigger.kind == level.trigger and (level.target is None or trigger.target in level.target):
         return trigger.at
     return None
 
 
 def _reason(level: Level, trigger: Trigger) -> str:
-    if trigger.kind in ("sla.warning", "sla.breached") and level.on == trigger.kind:
+    if trigger.kind in ("sla.warning", "sla.breached") and level.trigger == trigger.kind:
         word = "warning" if trigger.kind == "sla.warning" else "breached"
         return f"SLA {(trigger.target or 'target').replace('_', ' ')} {word}"
-    if level.on == "previous":
+    if level.trigger == "previous":
         return "previous level not resolved"
     return "rule matched"
 

@@ -15,9 +15,9 @@ SLA = {"policies": [{"name": "access", "when": {"category": "account_access"},
 ESCALATION = {
     "rules": [
         {"name": "access", "when": {"category": "account_access"}, "levels": [
-            {"on": "sla.warning", "target": "first_response", "actions": [{"reassign": {"tier": "Tier 2"}}]},
-            {"on": "sla.breached", "target": "first_response", "actions": [{"notify_webhook": {"url": HOOK}}]},
-            {"on": "previous", "after_minutes": 30, "actions": [{"email": {"to": "duty@bank.test"}}]},
+            {"trigger": "sla.warning", "target": "first_response", "actions": [{"reassign": {"tier": "Tier 2"}}]},
+            {"trigger": "sla.breached", "target": "first_response", "actions": [{"notify_webhook": {"url": HOOK}}]},
+            {"trigger": "previous", "after_minutes": 30, "actions": [{"email": {"to": "duty@bank.test"}}]},
         ]},
         {"name": "investor", "when": {"segment": "investor"},
          "levels": [{"actions": [{"add_followers": ["investor-desk@bank.test"]}, {"raise_priority": "urgent"}]}]},
