@@ -86,7 +86,13 @@ class WebhookHub:
         if self.muted or not self.targets or record.type not in SUBSCRIBABLE:
             return
         occurred = int(self.emulator.now().timestamp() * 1000)
-        singular = catalog.STANDARD_TYPES[record.type].singular
+        object_type = catalog.STANDARD_TYPES[record.type]
+        singular = object_type.singular
+        # Bookkeeping properties change on every write; HubSpot sends no events for them.
+        quiet = {"hs_object_id", object_type.created_prop, *object_type.modified_props}
+        changes = {name: value for name, value in changes.items() if name not in quiet}
+        if kind == "propertyChange" and not changes:
+            return
         with self._lock:
             self.pending.append((f"{singular}.{kind}", record.id, kind, None, None, occurred))
             if kind in ("creation", "propertyChange"):
