@@ -19,6 +19,14 @@ def on_event(event, ctx):
 
 
 @hookimpl
+def on_action_done(action, result, ctx):
+    """Apply rules to a ticket the hub created itself (``create_*``/``upsert_*`` actions)."""
+    from plugins.escalation.service import handle_action_done
+
+    handle_action_done(action, result, ctx)
+
+
+@hookimpl
 def register_jobs(hub):
     """Every 15 s: fire escalation levels whose timers have run out."""
     from hub.scheduler import Job
@@ -27,4 +35,4 @@ def register_jobs(hub):
     return [Job("escalation.timers", run_timers, seconds=JOB_SECONDS)]
 
 
-__all__ = ["Config", "__version__", "on_event", "register_jobs"]
+__all__ = ["Config", "__version__", "on_action_done", "on_event", "register_jobs"]

@@ -13,6 +13,9 @@ import logging
 import weakref
 from collections.abc import Mapping
 from datetime import timedelta, timezone
+from types import SimpleNamespace
+
+from prometheus_client import Counter
 
 from hub import clock as hub_clock
 from hub.clock import parse_time
@@ -21,12 +24,23 @@ from plugins.escalation.rules import Action, EscalationSettings, TicketState, Tr
 PLUGIN = "escalation"
 SLA_TYPES = {"sla.warning", "sla.breached"}
 TICKET_TYPES = {"ticket.created", "ticket.updated"}
+CREATE_OPERATIONS = frozenset({"create_ticket", "upsert_ticket", "create_case", "upsert_case"})
 CATEGORIES = (
     "payments", "cards", "disputes", "fees", "kyc_verification", "account_management", "account_access",
     "compliance_fraud",
 )
 log = logging.getLogger(__name__)
 _settings: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_counters: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def fired_counter(hub) -> Counter:
+    """``deskbridge_escalations_total{rule, level}`` on the hub's own metrics registry."""
+    counter = _counters.get(hub)
+    if counter is None:
+        counter = _counters[hub] = Counter("deskbridge_escalations_total", "Escalation levels fired",
+                                           ["rule", "level"], registry=hub.metrics.registry)
+    return counter
 
 
 def settings_of(hub) -> EscalationSettings:
@@ -49,6 +63,21 @@ def handle_event(event, ctx) -> None:
     else:
         return
     _evaluate_and_act(ctx, key, record, trigger)
+
+
+def handle_action_done(action, result, ctx) -> None:
+    """``on_action_done``: rules also apply to tickets the hub created itself (echo suppression hides them)."""
+    if action.operation not in CREATE_OPERATIONS:
+        return
+    data = action.payload.get("ticket") if isinstance(action.payload.get("ticket"), Mapping) else action.payload
+    record_id = (result or {}).get("id") or (result or {}).get("ticket_id") or data.get("id")
+    if record_id is None:
+        return
+    created = SimpleNamespace(source=action.system, type="ticket.created", enrichment={},
+                              data={**data, "id": record_id, "system": action.system})
+    key, record, trigger = _load_for_ticket(ctx, created)
+    if key is not None:
+        _evaluate_and_act(ctx, key, record, trigger)
 
 
 def _resolve(store, records: Mapping[str, str], external_id: str | None) -> str | None:
@@ -195,6 +224,8 @@ def _act(ctx, key: str, record: Mapping, state: TicketState, actions: list[Actio
         ctx.emit(system, "add_internal_note", {"ticket_id": record_id, "body": note}, key=note_key, order_key=order)
         ctx.audit("escalation", "escalation.fired", key, "ok", rule=rule, level=level, reason=reason,
                   actions=[a.kind for a in actions if (a.rule, a.level) == (rule, level)])
+        # Counted inside the transaction: a rollback after this point (rare) over-counts by one.
+        fired_counter(ctx.hub).labels(rule=rule, level=str(level)).inc()
 
 
 def _describe(action: Action) -> str:

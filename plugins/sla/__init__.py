@@ -19,6 +19,14 @@ def on_event(event, ctx):
 
 
 @hookimpl
+def on_action_done(action, result, ctx):
+    """A ticket or case the hub created (``create_*``/``upsert_*``) gets its clock from the moment it exists."""
+    from plugins.sla.service import handle_action_done
+
+    handle_action_done(action, result, ctx)
+
+
+@hookimpl
 def register_jobs(hub):
     """Every 15 s: store due warnings and breaches as ``sla.warning`` / ``sla.breached`` inbox events."""
     from hub.scheduler import Job
@@ -27,4 +35,4 @@ def register_jobs(hub):
     return [Job("sla.due", run_due, seconds=JOB_SECONDS)]
 
 
-__all__ = ["Config", "__version__", "on_event", "register_jobs"]
+__all__ = ["Config", "__version__", "on_action_done", "on_event", "register_jobs"]

@@ -15,11 +15,14 @@ import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timezone
+from types import SimpleNamespace
+
+from prometheus_client import Counter
 
 from hub import clock as hub_clock
 from hub.clock import isoformat, parse_time
 from plugins.sla.calendar import Calendar
-from plugins.sla.clock import TicketClock
+from plugins.sla.clock import SlaDue, TicketClock
 from plugins.sla.policy import SlaSettings, match_policy
 from plugins.sla.tickets import (
     COMMENT_EVENTS,
@@ -34,6 +37,7 @@ from plugins.sla.tickets import (
 
 PLUGIN = "sla"
 EVENT_TYPES = {"warning": "sla.warning", "breach": "sla.breached"}
+CREATE_OPERATIONS = frozenset({"create_ticket", "upsert_ticket", "create_case", "upsert_case"})
 log = logging.getLogger(__name__)
 
 
@@ -48,6 +52,16 @@ class Runtime:
 
 
 _runtimes: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_counters: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def fired_counter(hub) -> Counter:
+    """``deskbridge_sla_events_total{kind, target}`` on the hub's own metrics registry."""
+    counter = _counters.get(hub)
+    if counter is None:
+        counter = _counters[hub] = Counter("deskbridge_sla_events_total", "SLA warnings and breaches fired",
+                                           ["kind", "target"], registry=hub.metrics.registry)
+    return counter
 
 
 def runtime(hub) -> Runtime:
@@ -70,6 +84,23 @@ def handle_event(event, ctx) -> None:
         _on_comment(rt, store, ctx, system, event)
     else:
         _on_ticket(rt, store, ctx, system, event)
+
+
+def handle_action_done(action, result, ctx) -> None:
+    """``on_action_done``: a ticket the hub created itself (e.g. from a banking event) starts its clock now.
+
+    Echo suppression keeps the hub's own writes from coming back as ``ticket.created``, so the created record
+    (the action payload plus the id the connector returned) is read here instead.
+    """
+    if action.operation not in CREATE_OPERATIONS:
+        return
+    ticket = dict(ticket_of(action.payload))
+    record_id = (result or {}).get("id") or (result or {}).get("ticket_id") or ticket.get("id")
+    if record_id is None:
+        return
+    ticket["id"] = record_id
+    created = SimpleNamespace(source=action.system, type="ticket.created", data=ticket, enrichment={})
+    _on_ticket(runtime(ctx.hub), ctx.state(PLUGIN), ctx, action.system, created)
 
 
 def _resolve(store, system: str, record_id: str | None, external_id: str | None) -> str | None:
@@ -194,27 +225,30 @@ def run_due(hub, now=None) -> int:
         # One transaction per ticket: a failure on one ticket leaves the others fired.
         try:
             with hub.db.session() as session:
-                stored += _fire(EventContext(hub, session), key, now)
+                fired = _fire(EventContext(hub, session), key, now)
         except Exception as exc:
             log.error("SLA check of %s failed: %s", key, exc)
+            continue
+        for due in fired:
+            fired_counter(hub).labels(kind=due.kind, target=due.target).inc()
+        stored += len(fired)
     return stored
 
 
-def _fire(ctx, key: str, now) -> int:
+def _fire(ctx, key: str, now) -> list[SlaDue]:
     store = ctx.state(PLUGIN)
     record = store.get(f"clock:{key}")
     if record is None:
         store.delete(f"wake:{key}")
-        return 0
+        return []
     clock = TicketClock.from_dict(record["clock"])
-    events = clock.due_events(now)
-    stored = 0
-    for due in events:
+    stored = []
+    for due in clock.due_events(now):
         payload = {**due.to_dict(), "ticket_key": key, "facts": record["facts"], "records": record["records"]}
         _, created = ctx.store_event(PLUGIN, due.key, EVENT_TYPES[due.kind], payload)
         if not created:
             continue
-        stored += 1
+        stored.append(due)
         ctx.audit("sla", EVENT_TYPES[due.kind], key, "ok", sla_target=due.target, cycle=due.cycle,
                   due_at=isoformat(due.due_at), policy=due.policy)
         if due.kind == "breach":

@@ -105,3 +105,33 @@ def test_registers_its_job(drive):
     d = drive({"escalation": ESCALATION})
     jobs = [job for offered in d.hub.pm.hook.register_jobs(hub=d.hub) for job in offered]
     assert [(job.id, job.seconds) for job in jobs] == [("escalation.timers", 15)]
+
+
+class RecordingHelpDesk:
+    name = "zendesk"
+
+    def __init__(self):
+        self.calls = []
+
+    def execute(self, operation, payload, idempotency_key):
+        self.calls.append((operation, payload))
+        return {"id": 777} if operation == "create_ticket" else {}
+
+    def check(self):
+        return {"ok": True, "detail": "recording"}
+
+
+def test_hub_created_ticket_is_escalated_and_counted(drive):
+    from hub.pipeline import process_next_action
+
+    d = drive({"escalation": ESCALATION})
+    desk = d.hub.connectors["zendesk"] = RecordingHelpDesk()
+    d.hub.emit("zendesk", "create_ticket", {"tags": ["cards"], "segment": "investor", "priority": "normal"},
+               key="bank:fraud:1")
+    while process_next_action(d.hub, "test"):
+        pass
+    operations = [op for op, _ in desk.calls]
+    assert operations == ["create_ticket", "update_ticket", "update_ticket", "add_internal_note"]
+    assert desk.calls[1][1] == {"ticket_id": "777", "followers_add": ["investor-desk@bank.test"]}
+    text = d.hub.metrics.render().decode()
+    assert 'deskbridge_escalations_total{level="1",rule="investor"} 1.0' in text

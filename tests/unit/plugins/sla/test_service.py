@@ -118,3 +118,44 @@ def test_registers_its_job(drive):
     d = drive({"sla": SLA})
     jobs = [job for offered in d.hub.pm.hook.register_jobs(hub=d.hub) for job in offered]
     assert [(job.id, job.seconds) for job in jobs if job.id.startswith("sla")] == [("sla.due", 15)]
+
+
+class RecordingHelpDesk:
+    """Stands in for the help desk connector: returns the id a real create would."""
+
+    name = "zendesk"
+
+    def __init__(self):
+        self.calls = []
+
+    def execute(self, operation, payload, idempotency_key):
+        self.calls.append((operation, payload))
+        return {"id": 555} if operation == "upsert_ticket" else {}
+
+    def check(self):
+        return {"ok": True, "detail": "recording"}
+
+
+def test_ticket_created_by_the_hub_starts_its_clock(drive):
+    from hub.pipeline import process_next_action
+
+    d = drive({"sla": SLA})
+    desk = d.hub.connectors["zendesk"] = RecordingHelpDesk()
+    d.hub.emit("zendesk", "upsert_ticket", {"external_id": "DB-ACC-1", "priority": "high",
+                                             "tags": ["account_access"]}, key="bank:frozen:1")
+    while process_next_action(d.hub, "test"):
+        pass
+    assert desk.calls[-1] == ("update_ticket", {"ticket_id": "555", "fields": {
+        "SLA first response due": "2026-01-13T10:15:00Z", "SLA resolution due": "2026-01-13T14:00:00Z"}})
+    # The sync later reports the same ticket: same clock, no second start
+    d.send("ticket.created", ticket(id=555, external_id="DB-ACC-1"))
+    assert len(d.audit("sla.started")) == 1
+
+
+def test_fired_events_are_counted_in_metrics(drive):
+    d = drive({"sla": SLA})
+    d.send("ticket.created", ticket())
+    run_due(d.hub, T0 + timedelta(minutes=20))
+    text = d.hub.metrics.render().decode()
+    assert 'deskbridge_sla_events_total{kind="breach",target="first_response"} 1.0' in text
+    assert 'deskbridge_sla_events_total{kind="warning",target="first_response"} 1.0' in text
