@@ -25,3 +25,62 @@ def test_v3_signature_matches_the_sdk():
 def test_v1_signature_matches_the_sdk():
     body = b"[]"
     assert sign_v1("s3cret", body) == Signature.get_signature("s3cret", "[]", "v1")
+
+
+class FakeSandbox:
+    def __init__(self):
+        self.sent = []
+
+    def emit(self, url, body, headers, event_type=None):
+        self.sent.append((url, body, headers))
+        return f"d{len(self.sent)}"
+
+
+class FakeEmulator:
+    def __init__(self):
+        from datetime import datetime, timezone
+        self.sandbox = FakeSandbox()
+        self.now = lambda: datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def make_hub():
+    from hub.sandbox.hubspot.store import PortalStore
+    from hub.sandbox.hubspot.webhooks import WebhookHub
+    emulator = FakeEmulator()
+    hub = WebhookHub(emulator)
+    store = PortalStore(emulator.now)
+    store.listener = hub.record
+    return emulator, hub, store
+
+
+def test_events_are_filtered_by_subscription_and_skip_bookkeeping():
+    import json
+    emulator, hub, store = make_hub()
+    hub.subscribe("http://t/x", "s", [{"eventType": "ticket.propertyChange"}])
+    record = store.create("tickets", {"subject": "a", "hs_pipeline_stage": "1"})
+    store.update(record, {"subject": "a"})          # only bookkeeping changes: no event
+    hub.flush()
+    [(url, body, headers)] = emulator.sandbox.sent
+    events = json.loads(body)
+    assert {e["propertyName"] for e in events} == {"subject", "hs_pipeline_stage", "hs_pipeline"}
+    assert headers["X-HubSpot-Signature-v3"] == sign_v3("s", "POST", url, body,
+                                                        int(headers["X-HubSpot-Request-Timestamp"]))
+
+
+def test_batches_hold_at_most_100_events():
+    import json
+    emulator, hub, store = make_hub()
+    hub.subscribe("http://t/x", "s", [{"eventType": "contact.creation"}])
+    for i in range(150):
+        store.create("contacts", {"email": f"c{i}@b.co"})
+    assert hub.flush() == ["d1", "d2"]
+    assert [len(json.loads(body)) for _, body, _ in emulator.sandbox.sent] == [100, 50]
+
+
+def test_nothing_is_recorded_without_subscribers_or_while_muted():
+    emulator, hub, store = make_hub()
+    store.create("contacts", {"email": "a@b.co"})
+    hub.subscribe("http://t/x", "s", None)
+    hub.muted = True
+    store.create("contacts", {"email": "b@b.co"})
+    assert hub.flush() == [] and emulator.sandbox.sent == []
