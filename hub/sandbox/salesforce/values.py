@@ -17,8 +17,10 @@ _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 def format_datetime(value: datetime) -> str:
     """Salesforce's wire format: ``2024-05-01T12:00:00.000+0000``."""
-    value = value.astimezone(timezone.utc)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
+    v = value.astimezone(timezone.utc)
+    # Hand-formatted: strftime dominated the cost of rendering large query pages.
+    return (f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}."
+            f"{v.microsecond // 1000:03d}+0000")
 
 
 def parse_datetime(text: str) -> datetime:
