@@ -16,6 +16,8 @@ if TYPE_CHECKING:  # pragma: no cover
 MAX_COLLECTION = 200
 MAX_RETRIEVE = 2000
 MAX_SUBREQUESTS = 25
+MAX_HEAVY = 5  # of the 25, at most 5 may be queries or sObject Collections
+_HEAVY_RE = re.compile(r"/(query|queryAll|composite/sobjects)(/|\?|$)")
 ROLLED_BACK = {"statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
                "message": "Record rolled back because not all records were valid and the request was using "
                           "AllOrNone header", "fields": []}
@@ -69,7 +71,7 @@ def _run_each(emu: "SalesforceEmulator", items: list, all_or_none: bool, action)
         if all_or_none and any(not r["success"] for r in results):
             emu.store.rollback_to(start)
             results = [r if not r["success"] else
-                       {"id": None, "success": False, "errors": [dict(ROLLED_BACK)]} for r in results]
+                       {"success": False, "errors": [dict(ROLLED_BACK)]} for r in results]
     return [_ordered(r) for r in results]
 
 
@@ -168,6 +170,11 @@ def composite(emu: "SalesforceEmulator", call: Call) -> Reply:
         raise SalesforceApiError(400, "LIMIT_EXCEEDED",
                                  f"The composite request has {len(subrequests)} subrequests; the limit is "
                                  f"{MAX_SUBREQUESTS}.")
+    heavy = sum(1 for sub in subrequests if isinstance(sub, dict) and _HEAVY_RE.search(str(sub.get("url", ""))))
+    if heavy > MAX_HEAVY:
+        raise SalesforceApiError(400, "LIMIT_EXCEEDED",
+                                 f"The composite request has {heavy} query or sObject Collections subrequests; the "
+                                 f"limit is {MAX_HEAVY}.")
     all_or_none = _truthy(body.get("allOrNone"))
     seen: set[str] = set()
     for sub in subrequests:

@@ -6,7 +6,7 @@ import json
 from urllib.parse import parse_qsl, urlsplit
 
 import flask
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import Map, Rule
 
 from hub.sandbox.core import Emulator
@@ -160,6 +160,15 @@ class SalesforceEmulator(Emulator):
         return _json(body, status)
 
     def _unknown(self, rest: str) -> flask.Response:
+        try:
+            self._map.bind("sandbox").match(flask.request.path, method=flask.request.method)
+        except MethodNotAllowed as exc:
+            allowed = ",".join(sorted(set(exc.valid_methods or []) - {"HEAD", "OPTIONS"}))
+            return _json([{"errorCode": "METHOD_NOT_ALLOWED",
+                           "message": f"HTTP Method '{flask.request.method}' not allowed. Allowed are {allowed}"}],
+                         405, {"Allow": allowed})
+        except HTTPException:
+            pass
         return _json(not_found().body(), 404)
 
     def _outbound(self) -> flask.Response:

@@ -19,7 +19,7 @@ Change = tuple[str, str, str]  # (created|updated|deleted, type name, record id)
 def require_type(name: str) -> SObjectType:
     found = sobject(name)
     if found is None:
-        raise not_found(f"The requested resource does not exist")
+        raise not_found()
     return found
 
 

@@ -83,3 +83,13 @@ def test_composite_references_and_rollback(sf):
     assert answer[0]["body"][0]["errorCode"] == "PROCESSING_HALTED"
     assert answer[1]["body"][0]["errorCode"] == "REQUIRED_FIELD_MISSING"
     assert sf.query("SELECT COUNT() FROM Account WHERE Name = 'Rolled back'")["totalSize"] == 0
+
+
+def test_composite_allows_at_most_five_queries(sf):
+    queries = [{"method": "GET", "url": "/services/data/v59.0/query/?q=SELECT+Id+FROM+Case", "referenceId": f"q{i}"}
+               for i in range(6)]
+    with pytest.raises(SalesforceMalformedRequest) as caught:
+        sf.restful("composite", method="POST", json={"compositeRequest": queries})
+    assert caught.value.content[0]["errorCode"] == "LIMIT_EXCEEDED"
+    answer = sf.restful("composite", method="POST", json={"compositeRequest": queries[:5]})["compositeResponse"]
+    assert [r["body"]["totalSize"] for r in answer] == [0] * 5

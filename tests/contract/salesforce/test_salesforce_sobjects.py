@@ -184,3 +184,22 @@ def test_injected_server_error_is_general_error(sf, control):
     with pytest.raises(SalesforceGeneralError) as caught:
         sf.Case.create({"Subject": "x"})
     assert caught.value.status == 500 and caught.value.content[0]["errorCode"] == "UNKNOWN_EXCEPTION"
+
+
+def test_unknown_resource_and_wrong_method(sf, sandbox):
+    session = sf.session
+    base = f"https://{sf.sf_instance}/services/data/v59.0"
+    missing = session.get(f"{base}/sobjects/Lead/describe", headers=sf.headers, timeout=10)
+    assert missing.status_code == 404 and missing.json()[0]["errorCode"] == "NOT_FOUND"
+    wrong = session.put(f"{base}/sobjects/Case/500000000000000AAA", headers=sf.headers, json={}, timeout=10)
+    assert wrong.status_code == 405 and wrong.json()[0]["errorCode"] == "METHOD_NOT_ALLOWED"
+    assert "GET" in wrong.headers["Allow"] and "PATCH" in wrong.headers["Allow"]
+    old_version = session.get(f"https://{sf.sf_instance}/services/data/v12.0/limits/", headers=sf.headers, timeout=10)
+    assert old_version.status_code == 404
+
+
+def test_sobject_metadata_lists_recent_items(sf):
+    case_id = sf.Case.create({"Subject": "recent"})["id"]
+    metadata = sf.Case.metadata()
+    assert metadata["objectDescribe"]["keyPrefix"] == "500"
+    assert [item["Id"] for item in metadata["recentItems"]] == [case_id]
