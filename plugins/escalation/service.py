@@ -16,9 +16,11 @@ from datetime import timedelta, timezone
 from types import SimpleNamespace
 
 from prometheus_client import Counter
+from sqlalchemy import select
 
 from hub import clock as hub_clock
 from hub.clock import parse_time
+from hub.db import PluginState
 from plugins.escalation.rules import Action, EscalationSettings, TicketState, Trigger, evaluate
 
 PLUGIN = "escalation"
@@ -50,11 +52,24 @@ def settings_of(hub) -> EscalationSettings:
     return found
 
 
+def lock_record(ctx, key: str) -> None:
+    """Hold the row of one ticket's record until commit, so the job and a worker never interleave on it.
+
+    Only needed on PostgreSQL: SQLite transactions start with ``BEGIN IMMEDIATE`` and are already exclusive.
+    """
+    if ctx.hub.db.is_sqlite:
+        return
+    ctx.session.execute(
+        select(PluginState).where(PluginState.plugin == PLUGIN, PluginState.key == f"ticket:{key}")
+        .with_for_update().execution_options(populate_existing=True)
+    )
+
+
 def handle_event(event, ctx) -> None:
     """``on_event``: evaluate rules on ticket changes and on SLA warnings/breaches."""
     if event.source == "sla" and event.type in SLA_TYPES:
         data = event.payload
-        key, record = _load_for_sla(ctx.state(PLUGIN), data)
+        key, record = _load_for_sla(ctx, data)
         trigger = Trigger(event.type, parse_time(data["at"]), data.get("target"))
     elif event.type in TICKET_TYPES and event.source != "sla":
         key, record, trigger = _load_for_ticket(ctx, event)
@@ -88,10 +103,12 @@ def _resolve(store, records: Mapping[str, str], external_id: str | None) -> str 
     return store.get(f"alias:ext:{external_id}") if external_id else None
 
 
-def _load_for_sla(store, data: Mapping) -> tuple[str, dict]:
+def _load_for_sla(ctx, data: Mapping) -> tuple[str, dict]:
+    store = ctx.state(PLUGIN)
     records = dict(data.get("records") or {})
     facts = dict(data.get("facts") or {})
     key = _resolve(store, records, facts.get("external_id")) or data["ticket_key"]
+    lock_record(ctx, key)
     record = store.get(f"ticket:{key}") or {"state": TicketState(key).to_dict(), "records": {}}
     state = record["state"]
     # What escalation already knows wins (it may have raised the priority since the SLA clock saw it).
@@ -113,6 +130,7 @@ def _load_for_ticket(ctx, event):
         records.update({str(k): str(v) for k, v in ticket["links"].items() if v and str(k) not in records})
     store = ctx.state(PLUGIN)
     key = _resolve(store, records, facts.get("external_id")) or f"{system}:{facts['id']}"
+    lock_record(ctx, key)
     record = store.get(f"ticket:{key}") or {"state": TicketState(key).to_dict(), "records": {}}
     known = {k: v for k, v in facts.items() if v is not None}
     record["state"]["facts"] = {**record["state"]["facts"], **known}
@@ -253,6 +271,7 @@ def run_timers(hub, now=None) -> int:
         try:
             with hub.db.session() as session:
                 ctx = EventContext(hub, session)
+                lock_record(ctx, key)
                 record = ctx.state(PLUGIN).get(f"ticket:{key}")
                 if record is None:
                     ctx.state(PLUGIN).delete(f"wake:{key}")

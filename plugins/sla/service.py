@@ -18,9 +18,11 @@ from datetime import timezone
 from types import SimpleNamespace
 
 from prometheus_client import Counter
+from sqlalchemy import select
 
 from hub import clock as hub_clock
 from hub.clock import isoformat, parse_time
+from hub.db import PluginState
 from plugins.sla.calendar import Calendar
 from plugins.sla.clock import SlaDue, TicketClock
 from plugins.sla.policy import SlaSettings, match_policy
@@ -71,6 +73,19 @@ def runtime(hub) -> Runtime:
         settings = hub.plugin_config(PLUGIN)
         found = _runtimes[hub] = Runtime(settings, settings.build_calendars())
     return found
+
+
+def lock_record(ctx, key: str) -> None:
+    """Hold the row of one ticket's record until commit, so the job and a worker never interleave on it.
+
+    Only needed on PostgreSQL: SQLite transactions start with ``BEGIN IMMEDIATE`` and are already exclusive.
+    """
+    if ctx.hub.db.is_sqlite:
+        return
+    ctx.session.execute(
+        select(PluginState).where(PluginState.plugin == PLUGIN, PluginState.key == f"clock:{key}")
+        .with_for_update().execution_options(populate_existing=True)
+    )
 
 
 def handle_event(event, ctx) -> None:
@@ -124,6 +139,8 @@ def _on_ticket(rt: Runtime, store, ctx, system: str, event) -> None:
     if facts["priority"] is None:
         facts["priority"] = ctx.hub.pm.hook.decide_priority(ticket={**ticket, **facts}, ctx=ctx)
     key = _resolve(store, system, facts["id"], facts["external_id"])
+    if key:
+        lock_record(ctx, key)
     record = store.get(f"clock:{key}") if key else None
     now = ctx.now()
     if record is None:
@@ -159,7 +176,10 @@ def _on_comment(rt: Runtime, store, ctx, system: str, event) -> None:
         return
     record_id, external_id = comment_ticket_ref(system, comment)
     key = _resolve(store, system, record_id, external_id)
-    record = store.get(f"clock:{key}") if key else None
+    if key is None:
+        return
+    lock_record(ctx, key)
+    record = store.get(f"clock:{key}")
     if record is None:
         return
     clock = TicketClock.from_dict(record["clock"])
@@ -237,6 +257,7 @@ def run_due(hub, now=None) -> int:
 
 def _fire(ctx, key: str, now) -> list[SlaDue]:
     store = ctx.state(PLUGIN)
+    lock_record(ctx, key)
     record = store.get(f"clock:{key}")
     if record is None:
         store.delete(f"wake:{key}")
