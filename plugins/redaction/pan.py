@@ -25,8 +25,9 @@ _SEP = (
     r"|<[^<>]{0,40}>|&lt;[^<>]{0,40}?&gt;|%3[cC](?:[^%\s]|%(?!3[eE])[0-9A-Fa-f]{2}){0,40}%3[eE])"
 )
 # A chain: digits joined by at most five separator tokens. Only chains with >= 13 digits can hold a PAN.
-# Leading separators are part of the match so a chain never starts inside one (the "20" of "%20").
-_CHAIN = re.compile(_SEP + r"{0,5}\d(?:" + _SEP + r"{0,5}\d){12,}")
+# Leading separators are part of the match so a chain never starts inside one (the "20" of "%20"); only
+# tokens that can hold digits need that, hence the cheap lookahead.
+_CHAIN = re.compile(r"(?=[\d%&<\\])" + _SEP + r"{0,5}\d(?:" + _SEP + r"{0,5}\d){12,}")
 _TOKEN = re.compile(r"(" + _SEP + r")|\d")
 
 # (low, high, prefix length, allowed lengths, brand). UATP (prefix 1) is left out on purpose: it would

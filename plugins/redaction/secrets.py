@@ -22,7 +22,7 @@ _TRACK2 = re.compile(r";?(?<!\d)\d{12,19}=\d{4}\d{0,32}\??")
 # A value right after a CVV-style label: "CVV: 123", "cvc2=1234", '"security_code": "123"', "CVV is 123".
 _CVV = re.compile(
     r"(?ix)"
-    r"(?P<label>\b(?:cvv2?|cvc2?|cvn2?|csc|cav2|cvd|"
+    r"(?=[cs])(?P<label>\b(?:cvv2?|cvc2?|cvn2?|csc|cav2|cvd|"
     r"(?:card[\s_-]*)?security[\s_-]*(?:code|number)|"
     r"card[\s_-]*verification(?:[\s_-]*(?:value|code|number))?)\b)"
     r"(?P<sep>[\"'\s:=#(),\\-]{0,8}(?:(?:is|was|no\.?|number|code)\b[\s:=#\"'-]{0,4})?)"
@@ -31,13 +31,16 @@ _CVV = re.compile(
 # "PIN: 1234", "pin block 0412AC89ABCDEF12" (ISO 9564 blocks are 16 hex digits).
 _PIN = re.compile(
     r"(?ix)"
-    r"(?P<label>\bPIN(?:[\s_-]*block)?\b)"
+    r"(?=p)(?P<label>\bPIN(?:[\s_-]*block)?\b)"
     r"(?P<sep>[\"'\s:=#\\-]{0,8}(?:(?:is|was)\b\s{0,3})?)"
     r"(?P<value>[0-9a-f]{16}|\d{4,12})(?![0-9a-z])"
 )
 # IBANs either compact or printed in groups of four. Checked with the ISO 7064 mod-97 check digits.
-_IBAN_COMPACT = re.compile(r"\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b")
-_IBAN_GROUPED = re.compile(r"\b[A-Z]{2}\d{2}(?:[ \u00a0][A-Z0-9]{4}){2,7}(?:[ \u00a0][A-Z0-9]{1,4})?\b")
+_IBAN_START = re.compile(r"[A-Z]{2}\d{2}", re.ASCII)
+_IBAN_COMPACT = re.compile(r"\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b", re.ASCII)
+_IBAN_GROUPED = re.compile(r"\b[A-Z]{2}\d{2}(?:[ \u00a0][A-Z0-9]{4}){2,7}(?:[ \u00a0][A-Z0-9]{1,4})?\b", re.ASCII)
+# Cheap substring checks that let most texts skip the label regexes.
+_CVV_HINTS = ("cvv", "cvc", "cvn", "csc", "cav2", "cvd", "security", "verification")
 
 DEFAULT_NATIONAL_IDS: dict[str, str] = {
     # US Social Security number in its printed form; never-issued areas 000, 666 and 9xx excluded.
@@ -62,11 +65,16 @@ def _drop_value(match: re.Match[str]) -> str:
 
 def remove_cvv(text: str) -> str:
     """Replace the digits that follow a CVV/CVC/security-code label with a marker."""
+    lower = text.lower()
+    if not any(hint in lower for hint in _CVV_HINTS):
+        return text
     return _CVV.sub(_drop_value, text)
 
 
 def remove_pin(text: str) -> str:
     """Replace PINs and PIN blocks that follow a PIN label with a marker."""
+    if "pin" not in text.lower():
+        return text
     return _PIN.sub(_drop_value, text)
 
 
@@ -81,16 +89,22 @@ def _mask_iban(match: re.Match[str]) -> str:
 
 def mask_ibans(text: str) -> str:
     """Mask every checksum-valid IBAN to its country code and last four characters."""
+    if not _IBAN_START.search(text):
+        return text
     text = _IBAN_GROUPED.sub(_mask_iban, text)
     return _IBAN_COMPACT.sub(_mask_iban, text)
 
 
 class NationalIdMasker:
-    """Replaces configured national-id patterns (name -> regex) with ``[REDACTED <name>]``."""
+    """Replaces configured national-id patterns (name -> regex) with ``[REDACTED <name>]``.
+
+    Patterns are compiled with ``re.ASCII`` (``\\d`` and ``\\b`` mean ASCII digits and word edges): ids are
+    ASCII, and it makes the scan several times faster.
+    """
 
     def __init__(self, patterns: Mapping[str, str] | None = None):
         source = DEFAULT_NATIONAL_IDS if patterns is None else patterns
-        self.patterns = [(name, re.compile(regex)) for name, regex in source.items()]
+        self.patterns = [(name, re.compile(regex, re.ASCII)) for name, regex in source.items()]
 
     def __call__(self, text: str) -> str:
         for name, pattern in self.patterns:
