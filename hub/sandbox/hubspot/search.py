@@ -87,7 +87,16 @@ class Matcher:
         if operator in ("EQ", "NEQ", "LT", "LTE", "GT", "GTE", "CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN") \
                 and flt.get("value") is None:
             raise validation(f"Operator {operator} needs a value")
-        return flt | {"operator": operator}
+        kind = self.definitions[name]["type"]
+        # Filter operands are converted once here, not per record.
+        prepared = {"operator": operator, "_kind": kind}
+        if flt.get("value") is not None:
+            prepared["_want"] = compare_key(kind, str(flt["value"]))
+        if flt.get("highValue") is not None:
+            prepared["_high"] = compare_key(kind, str(flt["highValue"]))
+        if operator in ("IN", "NOT_IN"):
+            prepared["_set"] = {compare_key(kind, str(v)) for v in flt["values"]}
+        return flt | prepared
 
     def matches(self, record: "Record") -> bool:
         if not self.groups:
@@ -110,12 +119,11 @@ class Matcher:
             return token_match(value, str(flt["value"]))
         if operator == "NOT_CONTAINS_TOKEN":
             return not token_match(value, str(flt["value"]))
-        kind = self.definitions[name]["type"]
-        have = compare_key(kind, value)
+        have = compare_key(flt["_kind"], value)
         if operator in ("IN", "NOT_IN"):
-            found = have is not None and have in {compare_key(kind, str(v)) for v in flt["values"]}
+            found = have is not None and have in flt["_set"]
             return found if operator == "IN" else not found
-        want = compare_key(kind, str(flt["value"]))
+        want = flt.get("_want")
         if operator == "EQ":
             return have is not None and have == want
         if operator == "NEQ":
@@ -124,7 +132,7 @@ class Matcher:
             return False
         try:
             if operator == "BETWEEN":
-                high = compare_key(kind, str(flt["highValue"]))
+                high = flt.get("_high")
                 return high is not None and want <= have <= high
             return {"LT": have < want, "LTE": have <= want, "GT": have > want, "GTE": have >= want}[operator]
         except TypeError:
@@ -196,7 +204,7 @@ def register(bp: flask.Blueprint, emu: "HubSpotEmulator") -> None:
             properties = payload.get("properties") or None
             out = {"total": len(found), "results": [store.render(r, properties) for r in page]}
         if end < min(len(found), RESULT_CAP):
-            out["paging"] = {"next": {"after": str(end), "link": None}}
+            out["paging"] = {"next": {"after": str(end), "link": f"?after={end}"}}
         return json_response(out)
 
     bp.add_url_rule("/crm/v3/objects/<objtype:object_type>/search", "search", search, methods=["POST"])

@@ -218,11 +218,12 @@ class PortalStore:
     def _apply(self, record: Record, values: dict, now: datetime) -> dict:
         """Write values, keep history and unique indexes; returns ``{name: new value}`` of real changes."""
         changes = {}
+        unique = set(self.unique_props(record.type))
         for name, value in values.items():
             old = record.properties.get(name)
             if old == value:
                 continue
-            if (record.type, name) in self.unique or name in self.unique_props(record.type):
+            if name in unique:
                 index = self._index(record.type, name)
                 if old:
                     index.pop(self._ukey(name, old), None)

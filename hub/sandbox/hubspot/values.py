@@ -8,6 +8,8 @@ from datetime import date, datetime, time, timezone
 from hub.sandbox.hubspot.errors import property_problem
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_CANONICAL_INSTANT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+_CANONICAL_DATE = re.compile(r"^\d{4}-\d\d-\d\d$")
 
 
 def iso_ms(when: datetime) -> str:
@@ -110,7 +112,15 @@ def compare_key(kind: str, value: str | None):
             return float(value)
         except ValueError:
             return None
-    if kind in ("datetime", "date"):
+    if kind == "datetime":
+        # Stored datetimes are already canonical ISO-ms strings, which sort chronologically as text.
+        if _CANONICAL_INSTANT.match(value):
+            return value
         instant = parse_instant(value)
-        return instant.timestamp() if instant else None
+        return iso_ms(instant) if instant else None
+    if kind == "date":
+        if _CANONICAL_DATE.match(value):
+            return value
+        instant = parse_instant(value)
+        return instant.date().isoformat() if instant else None
     return value.lower()
