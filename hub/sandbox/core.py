@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
 FAULT_KINDS = ("429", "500", "503", "timeout", "reset")
 DEFAULT_TIMEOUT_SECONDS = 30.0
 WINDOW_SECONDS = 60.0
+MAX_WEBHOOK_LOG = 5000
 
 
 class Emulator:
@@ -173,6 +174,9 @@ class WebhookDispatcher:
                             headers=dict(headers), created_at=datetime.now(timezone.utc))
         with self._cond:
             self.log.append(delivery)
+            if len(self.log) > MAX_WEBHOOK_LOG:
+                # Bound memory in long demo runs; queued deliveries keep their own reference.
+                del self.log[: len(self.log) - MAX_WEBHOOK_LOG]
             if url is None:
                 delivery.state = "no_target"
                 return delivery.id

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -243,3 +247,28 @@ def test_every_available_emulator_is_registered_and_reported():
         assert set(stats) <= {"zendesk", "salesforce", "hubspot", "bank"}
     finally:
         sandbox.stop()
+
+
+def test_serve_stops_cleanly_on_ctrl_c():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([sys.executable, "-c", f"from hub.sandbox.server import serve; serve('127.0.0.1', {port})"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert _wait_for(lambda: _reachable(f"http://127.0.0.1:{port}/_sandbox/"), timeout=30)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0
+    assert b"Traceback" not in err
+
+
+def _reachable(url):
+    try:
+        return requests.get(url, timeout=1).status_code == 200
+    except requests.ConnectionError:
+        return False
