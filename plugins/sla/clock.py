@@ -215,8 +215,11 @@ class TicketClock:
     def status_changed(self, at: datetime, status: str, calendar: Calendar) -> None:
         self._set_status(at, status.strip().lower(), calendar)
 
-    def retarget(self, policy: Policy, calendar: Calendar) -> bool:
-        """Apply a different policy (priority or category changed); minutes already used are kept."""
+    def retarget(self, policy: Policy, calendar: Calendar, at: datetime) -> bool:
+        """Apply a different policy (priority or category changed at ``at``); minutes already used are kept.
+
+        A first-response or resolution target the old policy did not have is measured from creation.
+        """
         if policy.name == self.policy:
             return False
         self.policy, self.calendar = policy.name, policy.calendar
@@ -227,6 +230,10 @@ class TicketClock:
         for name, value in minutes.items():
             target = self.targets.setdefault(name, TargetClock(name, value))
             target.minutes = value
+            if target.state == IDLE and name != "next_response" and not self.solved:
+                target.start(self.created_at, calendar, self.warning_share)
+                if self.paused:
+                    target.pause(at, calendar)
             target.schedule(calendar, self.warning_share)
         return True
 

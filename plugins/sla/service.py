@@ -157,7 +157,7 @@ def _on_ticket(rt: Runtime, store, ctx, system: str, event) -> None:
         clock = TicketClock.from_dict(record["clock"])
         at = event_time(ticket, "updated_at", default=now)
         policy = match_policy(rt.settings.policies, {**record["facts"], **_known(facts)})
-        if policy is not None and clock.retarget(policy, rt.calendar(policy.calendar)):
+        if policy is not None and clock.retarget(policy, rt.calendar(policy.calendar), at):
             ctx.audit("sla", "sla.retargeted", key, "ok", policy=policy.name)
         if facts["status"] != clock.status and facts["status"] != "new":
             clock.status_changed(at, facts["status"], rt.calendar(clock.calendar))

@@ -151,10 +151,21 @@ def test_created_pending_starts_paused():
 def test_retarget_keeps_used_minutes():
     clock = TicketClock.start("t", POLICY, CAL, T0)
     urgent = Policy(name="urgent", targets={"first_response": 15})
-    assert clock.retarget(urgent, CAL)
+    assert clock.retarget(urgent, CAL, T0 + minutes(5))
     assert set(clock.targets) == {"first_response"}
     assert clock.due_times() == {"first_response": T0 + minutes(15)}
-    assert clock.retarget(urgent, CAL) is False
+    assert clock.retarget(urgent, CAL, T0 + minutes(6)) is False
+
+
+def test_retarget_adds_a_new_target_measured_from_creation():
+    clock = TicketClock.start("t", Policy(name="fr", targets={"first_response": 60}), CAL, T0)
+    clock.status_changed(T0 + minutes(30), "pending", CAL)
+    clock.retarget(POLICY, CAL, T0 + minutes(40))
+    resolution = clock.targets["resolution"]
+    assert resolution.state == PAUSED and resolution.consumed == 40
+    assert clock.targets["next_response"].state == "idle"
+    clock.status_changed(T0 + minutes(100), "open", CAL)
+    assert clock.due_times()["resolution"] == T0 + minutes(100 + 440)
 
 
 def test_business_hours_due_across_weekend():

@@ -159,3 +159,15 @@ def test_fired_events_are_counted_in_metrics(drive):
     text = d.hub.metrics.render().decode()
     assert 'deskbridge_sla_events_total{kind="breach",target="first_response"} 1.0' in text
     assert 'deskbridge_sla_events_total{kind="warning",target="first_response"} 1.0' in text
+
+
+def test_recategorised_ticket_switches_policy(drive):
+    d = drive({"sla": SLA})
+    d.send("ticket.created", ticket(tags=["payments"], priority="normal"))
+    assert d.outbox()[-1][3]["fields"] == {"SLA first response due": "2026-01-13T11:00:00Z"}
+    d.at(T0 + timedelta(minutes=5))
+    d.send("ticket.updated", ticket(tags=["account_access"], priority="urgent", status="open",
+                                    updated_at="2026-01-13T10:05:00Z"))
+    assert d.outbox()[-1][3]["fields"] == {"SLA first response due": "2026-01-13T10:15:00Z",
+                                           "SLA resolution due": "2026-01-13T14:00:00Z"}
+    assert [a["policy"] for a in d.audit("sla.retargeted")] == ["access-urgent"]
