@@ -8,6 +8,7 @@ import functools
 import hmac
 import json
 import logging
+from datetime import datetime, timedelta, timezone
 
 import flask
 
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 
 AGENT_EMAIL = "agent@sandbox.test"
 API_TOKEN = "sandbox-token"
+ACCOUNT_AGE = timedelta(days=400)
 INCREMENTAL_PER_MINUTE = 10  # Zendesk's own endpoint limit for incremental exports
 SERVER_ERRORS = {500: ("InternalServerError", "Something went wrong on our side"),
                  502: ("BadGateway", "Bad gateway"),
@@ -45,11 +47,14 @@ class ZendeskEmulator(Emulator):
     # -- Emulator contract ---------------------------------------------------------------------------------
     def reset(self) -> None:
         state = ZendeskState(clock=self.now)
-        fields.install_system_fields(state)
+        # The account's own records date from its creation, on the real clock: the sandbox may reset this
+        # emulator before it zeroes its clock offset, and change stamps must never start in the future.
+        opened = datetime.now(timezone.utc).replace(microsecond=0) - ACCOUNT_AGE
+        fields.install_system_fields(state, at=opened)
         support = people.create_group(state, {"name": "Support", "default": True,
-                                              "description": "Default support group"})
+                                              "description": "Default support group"}, at=opened)
         agent = people.create_user(state, {"name": "Sandbox Agent", "email": AGENT_EMAIL, "role": "admin",
-                                           "verified": True, "default_group_id": support["id"]})
+                                           "verified": True, "default_group_id": support["id"]}, at=opened)
         state.agent_id = agent["id"]
         self.state = state
         self._incremental_limit = None

@@ -44,9 +44,9 @@ def _base_field(state: ZendeskState, field_type: str, title: str, position: int,
             "updated_at": ts(when), "removable": removable, "key": None, "agent_description": None}
 
 
-def install_system_fields(state: ZendeskState) -> None:
+def install_system_fields(state: ZendeskState, at=None) -> None:
     for position, (field_type, title, portal_title) in enumerate(SYSTEM_FIELDS):
-        field = _base_field(state, field_type, title, position, removable=False)
+        field = _base_field(state, field_type, title, position, removable=False, at=at)
         field["title_in_portal"] = field["raw_title_in_portal"] = portal_title
         if field_type in SYSTEM_OPTIONS:
             field["system_field_options"] = [{"name": n, "value": v} for n, v in SYSTEM_OPTIONS[field_type]]
