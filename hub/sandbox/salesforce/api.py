@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from hub.sandbox.salesforce import ids
 from hub.sandbox.salesforce.errors import SalesforceApiError, not_found
@@ -44,9 +44,6 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-Handler = Callable[["SalesforceEmulator", Call], Reply]
-
-
 def check_version(version: str) -> None:
     try:
         number = float(version)
@@ -56,7 +53,7 @@ def check_version(version: str) -> None:
         raise not_found()
 
 
-def versions(host: str = "") -> list[dict]:
+def versions() -> list[dict]:
     labels = {"57.0": "Spring '23", "58.0": "Summer '23", "59.0": "Winter '24"}
     return [{"label": label, "url": f"/services/data/v{v}", "version": v} for v, label in labels.items()]
 

@@ -73,8 +73,12 @@ class BoolOp:
     parts: tuple
 
 
+AGGREGATES = {"COUNT", "COUNT_DISTINCT", "MAX", "MIN", "SUM", "AVG"}
+
+
 @dataclass(frozen=True)
-class Count:
+class Aggregate:
+    func: str  # one of AGGREGATES; COUNT with no field is COUNT()
     field: FieldRef | None
     alias: str | None
 
@@ -89,7 +93,7 @@ class OrderKey:
 @dataclass
 class Query:
     text: str
-    select: list = field(default_factory=list)  # FieldRef | Count | ("FIELDS", kind, token)
+    select: list = field(default_factory=list)  # FieldRef | Aggregate | ("FIELDS", kind, token)
     sobject: str = ""
     sobject_token: Token | None = None
     where: Compare | BoolOp | None = None
@@ -204,16 +208,16 @@ class _Parser:
             if token.kind != "ident" or (token.upper in KEYWORDS and token.upper not in ("FIRST", "LAST")):
                 raise self.fail()
             self.next()
-            if token.upper == "COUNT" and self.tok.text == "(":
+            if token.upper in AGGREGATES and self.tok.text == "(":
                 self.next()
                 ref = None
-                if self.tok.text != ")":
+                if self.tok.text != ")" or token.upper != "COUNT":
                     ref = self.field_ref()
                 self.expect_punct(")")
                 alias = None
                 if self.tok.kind == "ident" and self.tok.upper not in KEYWORDS:
                     alias = self.next().text
-                items.append(Count(ref, alias))
+                items.append(Aggregate(token.upper, ref, alias))
             elif token.upper == "FIELDS" and self.tok.text == "(":
                 self.next()
                 kind = self.next()

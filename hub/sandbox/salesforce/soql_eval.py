@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from hub.sandbox.salesforce import ids
 from hub.sandbox.salesforce.errors import SalesforceApiError
 from hub.sandbox.salesforce.schema import NUMBER_TYPES, Field, SObjectType, sobject
-from hub.sandbox.salesforce.soql import BoolOp, Compare, Count, FieldRef, Literal, Query, error_at, parse
+from hub.sandbox.salesforce.soql import Aggregate, BoolOp, Compare, FieldRef, Literal, Query, error_at, parse
 from hub.sandbox.salesforce.store import Store
 from hub.sandbox.salesforce.values import parse_datetime, to_json
 
@@ -228,23 +228,43 @@ class _Executor:
                 raise SalesforceApiError(400, "NUMBER_OUTSIDE_VALID_RANGE",
                                          f"Maximum SOQL offset allowed is {MAX_OFFSET}")
             rows = rows[query.offset:]
-        if query.limit is not None:
-            rows = rows[:query.limit]
-        counts = [item for item in select if isinstance(item, Count)]
-        if counts:
-            if len(select) != len(counts):
+        aggregates = [item for item in select if isinstance(item, Aggregate)]
+        if aggregates:
+            if len(select) != len(aggregates):
                 raise error_at(query.text, 0, "MALFORMED_QUERY",
                                "Field must be grouped or aggregated: " + next(
-                                   ".".join(s[1]) for s in select if not isinstance(s, Count)))
-            if counts[0].field is None:
-                return QueryResult([], len(rows))
+                                   ".".join(s[1]) for s in select if not isinstance(s, Aggregate)))
+            if aggregates[0].field is None:  # COUNT(): only the size, LIMIT caps it
+                return QueryResult([], min(len(rows), query.limit) if query.limit is not None else len(rows))
             record: dict = {"attributes": {"type": "AggregateResult"}}
-            for position, item in enumerate(counts):
-                resolved = self.resolve(item.field)
-                record[item.alias or f"expr{position}"] = sum(
-                    1 for row in rows if self.value(row, resolved) is not None)
-            return QueryResult([record], 1)
+            unnamed = 0  # exprN counts only the aggregates without an alias
+            for item in aggregates:
+                if item.alias is None:
+                    record[f"expr{unnamed}"] = self.aggregate(item, rows)
+                    unnamed += 1
+                else:
+                    record[item.alias] = self.aggregate(item, rows)
+            return QueryResult([record][:query.limit], 1 if query.limit != 0 else 0)
+        if query.limit is not None:
+            rows = rows[:query.limit]
         return QueryResult([self.render(row, select) for row in rows], len(rows))
+
+    def aggregate(self, item: Aggregate, rows: list[Row]) -> object:
+        resolved = self.resolve(item.field)
+        values = [v for v in (self.value(row, resolved) for row in rows) if v is not None]
+        if item.func == "COUNT":
+            return len(values)
+        if item.func == "COUNT_DISTINCT":
+            return len(set(_sort_key_for(resolved[1])(v) for v in values))
+        if not values:
+            return None
+        if item.func == "SUM":
+            return float(sum(values))
+        if item.func == "AVG":
+            return float(sum(values)) / len(values)
+        key = _sort_key_for(resolved[1])
+        chosen = max(values, key=key) if item.func == "MAX" else min(values, key=key)
+        return to_json(resolved[1], chosen)
 
     def expand_select(self) -> list:
         items: list = []
@@ -257,9 +277,12 @@ class _Executor:
                 for f in self.sobj.fields:
                     if kind == "ALL" or (kind == "CUSTOM") == f.custom:
                         items.append((((), f), f.name.split(".")))
-            elif isinstance(item, Count):
+            elif isinstance(item, Aggregate):
                 if item.field is not None:
-                    self.resolve(item.field)
+                    f = self.resolve(item.field)[1]
+                    if item.func in ("SUM", "AVG") and f.type not in NUMBER_TYPES:
+                        raise error_at(self.query.text, item.field.token.pos, "INVALID_FIELD",
+                                       f"field {f.name} does not support aggregate operator {item.func}")
                 items.append(item)
             else:
                 items.append((self.resolve(item), list(item.path)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hub.sandbox.salesforce.errors import SalesforceApiError
-from hub.sandbox.salesforce.soql import BoolOp, Compare, Count, FieldRef, parse, unquote
+from hub.sandbox.salesforce.soql import Aggregate, BoolOp, Compare, FieldRef, parse, unquote
 
 pytestmark = pytest.mark.unit
 
@@ -27,7 +27,7 @@ def test_in_not_in_like_and_literals():
     query = parse("SELECT COUNT() FROM Contact WHERE Segment__c NOT IN ('merchant', 'investor') AND Name LIKE "
                   "'O\\'Brien%' AND Identity_Verified__c = true AND Birthdate < 2000-01-01 AND CreatedDate = "
                   "LAST_N_DAYS:7 AND Email != null")
-    assert isinstance(query.select[0], Count) and query.select[0].field is None
+    assert query.select[0] == Aggregate("COUNT", None, None)
     parts = query.where.parts
     assert parts[0].op == "NOTIN" and [v.value for v in parts[0].value] == ["merchant", "investor"]
     assert parts[1].op == "LIKE" and parts[1].value.value == "O'Brien%"
@@ -69,3 +69,11 @@ def test_unquote_escapes():
 
 def test_field_ref_text():
     assert FieldRef(("Account", "Name"), None).text == "Account.Name"
+
+
+def test_aggregate_functions_with_alias():
+    query = parse("SELECT MAX(SystemModstamp) newest, COUNT(Id), AVG(Risk_Score__c) FROM Case")
+    assert [(a.func, a.field.path, a.alias) for a in query.select] == [
+        ("MAX", ("SystemModstamp",), "newest"), ("COUNT", ("Id",), None), ("AVG", ("Risk_Score__c",), None)]
+    with pytest.raises(SalesforceApiError):
+        parse("SELECT MAX() FROM Case")

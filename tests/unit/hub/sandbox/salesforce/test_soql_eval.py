@@ -92,3 +92,14 @@ def test_count_mixed_with_fields_is_refused(store):
     with pytest.raises(SalesforceApiError) as caught:
         run(store, "SELECT COUNT(Id), LastName FROM Contact")
     assert "Field must be grouped or aggregated: LastName" in caught.value.message
+
+
+def test_aggregates(store):
+    first = run(store, "SELECT MAX(CreatedDate) newest, MIN(LastName), COUNT_DISTINCT(KYC_Status__c), COUNT(Email) "
+                       "FROM Contact").records[0]
+    assert first == {"attributes": {"type": "AggregateResult"}, "newest": "2024-05-02T12:00:00.000+0000",
+                     "expr0": "adams", "expr1": 1, "expr2": 1}
+    assert run(store, "SELECT COUNT() FROM Contact LIMIT 2").total == 2
+    with pytest.raises(SalesforceApiError) as caught:
+        run(store, "SELECT SUM(LastName) FROM Contact")
+    assert "does not support aggregate operator SUM" in caught.value.message
