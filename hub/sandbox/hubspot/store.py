@@ -199,7 +199,8 @@ class PortalStore:
             base[name] = iso_ms(now)
         self.records[type_name][record_id] = record
         self.order[type_name].append(int(record_id))
-        changes = self._apply(record, base | {k: v for k, v in values.items() if v is not None}, now)
+        values = {k: v for k, v in values.items() if v is not None}
+        changes = self._apply(record, base | values | self._closed_date(record, values, now), now)
         if object_type.created_prop in values:
             record.created_at = datetime.fromisoformat(values[object_type.created_prop].replace("Z", "+00:00"))
         self.links.apply_v3_inputs(type_name, record_id, pending)
@@ -210,10 +211,22 @@ class PortalStore:
         values = self.check(record.type, raw, creating=False, record=record)
         now = self.now()
         stamps = {name: iso_ms(now) for name in self.types[record.type].modified_props}
-        changes = self._apply(record, values | stamps, now)
+        changes = self._apply(record, values | stamps | self._closed_date(record, values, now), now)
         record.updated_at = now
         self._notify("propertyChange", record, changes)
         return record
+
+    def _closed_date(self, record: Record, values: dict, now: datetime) -> dict:
+        """HubSpot stamps ``closed_date`` when a ticket enters a closed stage and clears it on reopening."""
+        stage_id = values.get("hs_pipeline_stage")
+        if record.type != "tickets" or stage_id is None or "closed_date" in values:
+            return {}
+        pipeline_id = values.get("hs_pipeline") or record.properties.get("hs_pipeline") or "0"
+        stages = {s["id"]: s for s in self.pipelines["tickets"][pipeline_id]["stages"]}
+        closed = stages[stage_id]["metadata"].get("ticketState") == "CLOSED"
+        if closed:
+            return {} if record.properties.get("closed_date") else {"closed_date": iso_ms(now)}
+        return {"closed_date": None}
 
     def _apply(self, record: Record, values: dict, now: datetime) -> dict:
         """Write values, keep history and unique indexes; returns ``{name: new value}`` of real changes."""

@@ -119,3 +119,15 @@ def test_required_ticket_properties(store):
     with pytest.raises(HubSpotError) as caught:
         store.create("tickets", {"subject": "no stage"})
     assert "hs_pipeline_stage" in caught.value.message
+
+
+def test_closed_date_follows_the_ticket_stage(store, clock):
+    ticket = store.create("tickets", {"subject": "a", "hs_pipeline_stage": "1"})
+    assert "closed_date" not in ticket.properties
+    clock.now += timedelta(hours=1)
+    store.update(ticket, {"hs_pipeline_stage": "4"})
+    assert ticket.properties["closed_date"] == "2026-01-01T01:00:00.000Z"
+    store.update(ticket, {"hs_pipeline_stage": "3"})
+    assert "closed_date" not in ticket.properties
+    closed = store.create("tickets", {"subject": "b", "hs_pipeline_stage": "4"})
+    assert closed.properties["closed_date"] == "2026-01-01T01:00:00.000Z"
