@@ -2,6 +2,8 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from plugins.sla.calendar import BusinessCalendar, Calendar
 from plugins.sla.clock import ACHIEVED, PAUSED, RUNNING, STOPPED, TicketClock
@@ -173,3 +175,39 @@ def test_business_hours_due_across_weekend():
     clock = TicketClock.start("t", POLICY, LONDON, friday)
     assert clock.due_times()["first_response"] == datetime(2026, 1, 19, 9, 30, tzinfo=UTC)
     assert clock.due_events(datetime(2026, 1, 18, 12, tzinfo=UTC)) == []
+
+
+ACTIONS = st.lists(
+    st.tuples(
+        st.sampled_from(["agent", "customer", "pending", "open", "hold", "solved", "tick"]),
+        st.integers(min_value=0, max_value=600),
+    ),
+    max_size=25,
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(steps=ACTIONS, calendar=st.sampled_from([CAL, LONDON]))
+def test_any_event_sequence_fires_each_event_once_and_round_trips(steps, calendar):
+    clock = TicketClock.start("t", POLICY, calendar, T0)
+    now, fired = T0, []
+    for action, gap in steps:
+        now += minutes(gap)
+        if action == "agent":
+            clock.agent_replied(now, calendar, via="zendesk")
+        elif action == "customer":
+            clock.customer_replied(now, calendar)
+        elif action == "tick":
+            events = clock.due_events(now)
+            assert all(event.at <= now for event in events)
+            fired += [event.key for event in events]
+        else:
+            clock.status_changed(now, action, calendar)
+        for target in clock.targets.values():
+            assert (target.due_at is None) == (target.state != RUNNING)
+            assert target.consumed >= 0
+        clock = roundtrip(clock)
+    fired += [event.key for event in clock.due_events(now + timedelta(days=60))]
+    assert len(fired) == len(set(fired))
+    if clock.solved:
+        assert clock.next_wakeup() is None
