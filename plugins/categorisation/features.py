@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 
@@ -102,6 +103,25 @@ class Featurizer:
             if len(self._char_cache) < _CHAR_CACHE_LIMIT:
                 self._char_cache[word] = found
         return found
+
+    def word_ids(self, norm: str) -> list[int]:
+        """Vocabulary ids of a normalised text's word n-grams, repeats kept (for counting)."""
+        get = self.word_vocab.get
+        return [i for g in word_ngrams(norm, *self.word_range) if (i := get(g)) is not None]
+
+    def word_blocks(self, id_lists: list[list[int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The word block of many texts at once from their ``word_ids``: CSR arrays, same values as
+        ``word_block`` but counted, weighted and normalised in numpy."""
+        lengths = np.fromiter((len(ids) for ids in id_lists), dtype=np.int64, count=len(id_lists))
+        flat = np.fromiter(chain.from_iterable(id_lists), dtype=np.int64, count=int(lengths.sum()))
+        width = max(len(self.word_vocab), 1)
+        keys, counts = np.unique(np.repeat(np.arange(len(id_lists)), lengths) * width + flat, return_counts=True)
+        rows, cols = keys // width, keys % width
+        values = (1.0 + np.log(counts)) * self.word_idf[cols]
+        norms = np.sqrt(np.bincount(rows, weights=values ** 2, minlength=len(id_lists)))
+        values = values / norms[rows]
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=len(id_lists)))])
+        return indptr, cols, values.astype(np.float32)
 
     def word_block(self, norm: str) -> tuple[list[int], list[float]]:
         """Word n-gram ids and L2-normalised ``(1 + ln tf) * idf`` weights of a normalised text."""

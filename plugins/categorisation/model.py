@@ -73,26 +73,18 @@ class Model:
         """
         fz = self.featurizer
         offset = len(fz.word_vocab)
-        word_indptr, word_ids, word_values = [0], [], []
+        id_lists: list[list[int]] = []
         slots: dict[str, int] = {}
+        slot_of = slots.setdefault
         text_slots: list[int] = []
         slot_indptr = [0]
         for text in texts:
             norm = normalise(text)
-            keys, values = fz.word_block(norm)
-            word_ids.extend(keys)
-            word_values.extend(values)
-            word_indptr.append(len(word_ids))
-            for word in norm.split(" "):
-                if word:
-                    slot = slots.get(word)
-                    if slot is None:
-                        slot = slots[word] = len(slots)
-                    text_slots.append(slot)
+            id_lists.append(fz.word_ids(norm))
+            # setdefault's default is evaluated first, so a new word gets the next free slot
+            text_slots.extend([slot_of(word, len(slots)) for word in norm.split(" ") if word])
             slot_indptr.append(len(text_slots))
-        scores = linear_scores(
-            (np.asarray(word_indptr), np.asarray(word_ids, dtype=np.int64), np.asarray(word_values, np.float32)),
-            self.weights[:offset], self.bias)
+        scores = linear_scores(fz.word_blocks(id_lists), self.weights[:offset], self.bias)
         if not slots:
             return scores
         per_word = [fz.word_char_features(word) for word in slots]
