@@ -6,6 +6,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from hub.hookspecs import hookimpl
 from plugins.redaction.logging_filter import RedactingFilter, install_log_redaction
 from plugins.redaction.pan import find_pans, is_pan
 from plugins.redaction.redactor import Redactor, contains_pan, redact_payload, redact_text
@@ -23,6 +24,8 @@ __all__ = [
     "is_pan",
     "redact_payload",
     "redact_text",
+    "on_startup",
+    "transform_outbound",
 ]
 
 
@@ -55,3 +58,27 @@ class Config(BaseModel):
         return Redactor(
             keep_bin=self.pan_mask == "bin_last4", national_ids=self.national_ids, extra_keys=self.drop_keys
         )
+
+
+class _Active:
+    """The policy in force. ``transform_outbound`` gets no ``hub``, so ``on_startup`` sets it here."""
+
+    config = Config()
+    redactor = config.redactor()
+
+
+@hookimpl
+def on_startup(hub):
+    """Load this plugin's config and add the redacting filter to the root logger's handlers."""
+    config = hub.plugin_config("redaction")
+    _Active.config, _Active.redactor = config, config.redactor()
+    install_log_redaction(log_filter=RedactingFilter(_Active.redactor))
+
+
+@hookimpl
+def transform_outbound(system, operation, payload):
+    """Every write to a configured system (default Salesforce, HubSpot, Zendesk) leaves with card numbers
+    masked, CVV/track/PIN removed, IBANs and national ids masked; keys and non-secret values are kept."""
+    if system not in _Active.config.systems:
+        return None
+    return _Active.redactor.redact_payload(payload)
