@@ -162,10 +162,8 @@ class WebhookDispatcher:
         self._closed = False
         self._session = requests.Session()
         self._session.trust_env = False
-        self._threads = [threading.Thread(target=self._work, name=f"sandbox-webhooks-{i}", daemon=True)
-                         for i in range(workers)]
-        for thread in self._threads:
-            thread.start()
+        self._workers = workers
+        self._threads: list[threading.Thread] = []  # started by the first delivery, so idle apps cost nothing
 
     def submit(self, url: str | None, body: bytes, headers: dict, event_type: str | None = None) -> str:
         if event_type is None:
@@ -180,6 +178,11 @@ class WebhookDispatcher:
             if url is None:
                 delivery.state = "no_target"
                 return delivery.id
+            if not self._threads and not self._closed:
+                self._threads = [threading.Thread(target=self._work, name=f"sandbox-webhooks-{i}", daemon=True)
+                                 for i in range(self._workers)]
+                for thread in self._threads:
+                    thread.start()
             heapq.heappush(self._queue, (time.monotonic(), next(self._seq), delivery, self._generation))
             self._cond.notify()
         return delivery.id
@@ -324,8 +327,8 @@ class Sandbox:
         """Reset, then load ``build_dataset(seed)`` into every emulator. Returns what was loaded."""
         from hub.sandbox.seed import build_dataset
 
-        dataset = build_dataset(seed, anchor=self.now().replace(hour=0, minute=0, second=0, microsecond=0))
         self.reset()
+        dataset = build_dataset(seed, anchor=self.now().replace(hour=0, minute=0, second=0, microsecond=0))
         with self.lock:
             for emulator in self.emulators.values():
                 emulator.seed(dataset)
