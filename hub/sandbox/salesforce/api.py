@@ -252,9 +252,8 @@ class Cursors:
         chunk = records[offset:offset + batch]
         done = offset + batch >= len(records)
         body: dict = {"totalSize": total, "done": done}
-        if done:
-            self._open.pop(locator, None)
-        else:
+        # A finished cursor stays open (until evicted) so a client can retry a page whose answer it lost.
+        if not done:
             body["nextRecordsUrl"] = f"/services/data/v{version}/query/{locator}-{offset + batch}"
         body["records"] = chunk
         return body

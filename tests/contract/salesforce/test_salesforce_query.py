@@ -77,3 +77,14 @@ def test_malformed_query_and_invalid_field(sf):
     with pytest.raises(SalesforceMalformedRequest) as quoted:
         sf.query("SELECT Id FROM Case WHERE CreatedDate > '2024-01-01'")
     assert "must be of type dateTime and should not be enclosed in quotes" in quoted.value.content[0]["message"]
+
+
+def test_a_page_can_be_fetched_again_and_unknown_locators_fail(sf, insert_cases):
+    insert_cases(400)
+    first = sf.query("SELECT Id FROM Case", headers={"Sforce-Query-Options": "batchSize=200"})
+    last = sf.query_more(first["nextRecordsUrl"], identifier_is_url=True)
+    again = sf.query_more(first["nextRecordsUrl"], identifier_is_url=True)
+    assert last["done"] is True and again["records"] == last["records"]
+    with pytest.raises(SalesforceMalformedRequest) as caught:
+        sf.query_more("01g5g0000000zzzAAA-200")
+    assert caught.value.content[0]["errorCode"] == "INVALID_QUERY_LOCATOR"
