@@ -1,6 +1,7 @@
 """Categorisation: admin rules plus a trained text classifier put each new ticket in one of the 8 categories.
 
-Hooks: ``decide_category`` (rules, then the model), ``enrich_event`` (the decision for ``ticket.created``,
+Hooks: ``decide_category`` (rules, then the model), ``decide_priority`` (the first matching rule that sets
+one, else None), ``enrich_event`` (the decision for ``ticket.created``,
 so every plugin's ``on_event`` sees it in ``event.enrichment["category"]``), ``on_event`` (category tag,
 "Category" field and group on the help desk, the field on linked CRM records; agents' changes of the field
 recorded as corrections for the next training run) and ``on_startup`` (loads the model, so a broken model
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from hub.hookspecs import hookimpl
 from plugins.categorisation.config import Config
+from plugins.categorisation.rules import evaluate
 from plugins.categorisation.service import (
     PLUGIN,
     config_of,
@@ -36,6 +38,11 @@ def on_startup(hub):
 def decide_category(ticket, ctx):
     config = config_of(ctx.hub)
     return decide(ticket, config, get_model(config.model_path))
+
+
+@hookimpl
+def decide_priority(ticket, ctx):
+    return evaluate(config_of(ctx.hub).rules, ticket).priority
 
 
 @hookimpl

@@ -87,6 +87,10 @@ def test_rule_wins_over_model_and_sets_priority(run):
     with hub.db.session() as session:
         decided = hub.pm.hook.decide_category(ticket=ticket, ctx=EventContext(hub, session))
     assert decided["source"] == "rule:sanctions" and decided["priority"] == "urgent"
+    with hub.db.session() as session:
+        ctx = EventContext(hub, session)
+        assert hub.pm.hook.decide_priority(ticket=ticket, ctx=ctx) == "urgent"
+        assert hub.pm.hook.decide_priority(ticket={"subject": "card"}, ctx=ctx) is None
     send("ticket.created", ticket)
     [(_, _, payload)] = outbox()
     assert payload["tags_add"] == ["compliance_fraud"] and payload["group"] == "Fraud desk"
