@@ -262,3 +262,16 @@ def test_erasure_anonymises_but_keeps_the_ledger(bank):
     assert len(_get(bank, "/customers/CUST-0013/transactions", limit=100).json()["data"]) == len(txns)
     assert _get(bank, "/customers", email=before["email"]).json()["data"] == []
     assert bank.delete(f"{bank.base}/customers/CUST-0013", timeout=10).json()["erased_at"] == report["erased_at"]
+
+
+def test_openapi_document_matches_the_served_routes(running):
+    doc = requests.get(f"{running.url}/bank/v1/openapi.json", timeout=10).json()
+    documented = {(method.upper(), path) for path, item in doc["paths"].items() for method in item
+                  if method != "parameters"}
+    served = set()
+    for rule in running.app.url_map.iter_rules():
+        if not rule.rule.startswith("/bank/v1/") or "<path:" in rule.rule or rule.rule.endswith("openapi.json"):
+            continue
+        path = rule.rule.replace("<", "{").replace(">", "}")
+        served |= {(method, path) for method in rule.methods - {"HEAD", "OPTIONS"}}
+    assert served == documented
