@@ -59,9 +59,12 @@ def install_system_fields(state: ZendeskState, at=None) -> None:
         state.ticket_fields[field["id"]] = field
 
 
-def _options(state: ZendeskState, raw) -> list[dict]:
+def _options(state: ZendeskState, raw, current: list[dict] | None = None) -> list[dict]:
+    known = {o["id"]: o for o in current or []}
     options = []
     for item in raw or []:
+        if item.get("id") in known:  # an existing option may be sent by id alone
+            item = {**known[item["id"]], **{k: v for k, v in item.items() if v is not None}}
         name = item.get("name")
         value = item.get("value")
         if not name or not value:
@@ -103,7 +106,8 @@ def update_field(state: ZendeskState, field: dict, data: dict) -> dict:
             if key == "title":
                 field["raw_title"] = data[key]
     if "custom_field_options" in data and field["type"] in OPTION_TYPES:
-        field["custom_field_options"] = _options(state, data["custom_field_options"])
+        field["custom_field_options"] = _options(state, data["custom_field_options"],
+                                                 field["custom_field_options"])
     field["updated_at"] = ts(state.touch("ticket_field", field["id"]))
     return field
 
