@@ -100,6 +100,16 @@ def register(bp: flask.Blueprint, emu: "HubSpotEmulator") -> None:
                 raise not_found(str(object_id))
         return flask.Response(status=204)
 
+    def merge_objects(object_type):
+        payload = params.body()
+        primary, other = payload.get("primaryObjectId"), payload.get("objectIdToMerge")
+        if not primary or not other:
+            raise validation("primaryObjectId and objectIdToMerge are required")
+        with emu.lock:
+            name = store.object_type(object_type).name
+            return json_response(store.render(store.merge(name, str(primary), str(other)), all_values=True))
+
+    bp.add_url_rule(f"{BASE}/merge", "merge_objects", merge_objects, methods=["POST"])
     bp.add_url_rule("/crm/v3/objects/contacts/gdpr-delete", "gdpr_delete", gdpr_delete, methods=["POST"])
     bp.add_url_rule(BASE, "list_objects", list_objects, methods=["GET"])
     bp.add_url_rule(BASE, "create_object", create_object, methods=["POST"])

@@ -47,6 +47,7 @@ class PortalStore:
         self.unique: dict[tuple[str, str], dict[str, str]] = {}
         self.next_id: dict[str, int] = {name: t.id_base for name, t in self.types.items()}
         self.blocklist: set[str] = set()
+        self.merged_into: dict[tuple[str, str], str] = {}
         self.links = AssociationStore(self)
 
     # -- types and properties -----------------------------------------------------------------------------
@@ -100,6 +101,10 @@ class PortalStore:
             if object_id is None:
                 return None
         record = self.records[type_name].get(str(object_id))
+        merged = self.merged_into.get((type_name, str(object_id)))
+        if merged is not None and not archived:
+            # A merged-away id keeps resolving to the record it was merged into, as in HubSpot.
+            return self.lookup(type_name, merged)
         if record is None or record.archived != archived:
             return None
         return record
@@ -251,6 +256,28 @@ class PortalStore:
                 "sourceId": str(catalog.APP_ID)})
             changes[name] = value
         return changes
+
+    def merge(self, type_name: str, primary_id: str, merged_id: str) -> Record:
+        """Merge ``merged_id`` into ``primary_id``: blanks filled, associations moved, the other id redirected."""
+        primary, other = self.find(type_name, primary_id), self.find(type_name, merged_id)
+        if primary is other:
+            raise validation("Cannot merge an object with itself")
+        definitions = self.props[type_name]
+        unique = set(self.unique_props(type_name))
+        fill = {name: value for name, value in other.properties.items()
+                if name not in primary.properties and name not in unique and name in definitions
+                and not definitions[name]["modificationMetadata"]["readOnlyValue"]
+                and name != self.types[type_name].created_prop}
+        for (to_type, to_id), type_ids in list(self.links.edges.get((type_name, other.id), {}).items()):
+            if (to_type, to_id) != (type_name, primary.id):
+                self.links.add(type_name, primary.id, to_type, to_id, sorted(type_ids))
+        self.links.drop_object(type_name, other.id)
+        self.archive(other)
+        self.merged_into[(type_name, other.id)] = primary.id
+        for (kind, old), target in list(self.merged_into.items()):
+            if kind == type_name and target == other.id:
+                self.merged_into[(kind, old)] = primary.id
+        return self.update(primary, fill)
 
     def archive(self, record: Record) -> None:
         """Move to the recycle bin: gone from lists, lookups and search; unique values released."""

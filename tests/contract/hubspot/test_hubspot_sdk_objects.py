@@ -186,3 +186,20 @@ def test_seed_loads_companies_contacts_and_tickets(hs, sandbox):
     tickets = hs.crm.tickets.get_all(properties=["category", "hs_pipeline_stage"], associations=["contacts"])
     assert 0 < len(tickets) < len(sandbox.sandbox.dataset.tickets)
     assert all(t.associations["contacts"].results for t in tickets)
+
+
+def test_merge_moves_blanks_and_associations_and_redirects(hs):
+    from hubspot.crm.companies import SimplePublicObjectInputForCreate as CompanyInput
+    from hubspot.crm.contacts import PublicMergeInput
+    keep = new_contact(hs, email="keep@example.com")
+    dupe = new_contact(hs, email="dupe@example.com", phone="+44 20 7946 0000")
+    company = hs.crm.companies.basic_api.create(CompanyInput(properties={"name": "Acme"}))
+    hs.crm.associations.v4.basic_api.create_default("contacts", dupe.id, "companies", company.id)
+    merged = hs.crm.contacts.basic_api.merge(PublicMergeInput(primary_object_id=keep.id, object_id_to_merge=dupe.id))
+    assert merged.id == keep.id
+    assert merged.properties["email"] == "keep@example.com"
+    assert merged.properties["phone"] == "+44 20 7946 0000"
+    assert hs.crm.contacts.basic_api.get_by_id(dupe.id).id == keep.id
+    linked = hs.crm.associations.v4.basic_api.get_page("companies", company.id, "contacts").results
+    assert [str(r.to_object_id) for r in linked] == [keep.id]
+    assert [c.id for c in hs.crm.contacts.get_all()] == [keep.id]
