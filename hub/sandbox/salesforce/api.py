@@ -7,7 +7,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from hub.sandbox.salesforce import ids
+from hub.sandbox.salesforce import ids, sosl
 from hub.sandbox.salesforce.errors import SalesforceApiError, not_found
 from hub.sandbox.salesforce.schema import SOBJECTS
 from hub.sandbox.salesforce.soql_eval import execute
@@ -194,6 +194,10 @@ def query(emu: "SalesforceEmulator", call: Call, include_deleted: bool = False) 
 
 def query_all(emu: "SalesforceEmulator", call: Call) -> Reply:
     return query(emu, call, include_deleted=True)
+
+
+def search(emu: "SalesforceEmulator", call: Call) -> Reply:
+    return Reply(200, sosl.search(emu.store, call.args.get("q", ""), call.version, emu.now()))
 
 
 def query_more(emu: "SalesforceEmulator", call: Call, locator: str) -> Reply:

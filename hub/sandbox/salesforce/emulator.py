@@ -35,6 +35,7 @@ ROUTES: list[tuple[str, str, tuple[str, ...], object]] = [
     (f"{DATA}/queryAll/", "query_all", ("GET",), api.query_all),
     (f"{DATA}/queryAll/<locator>", "query_all_more", ("GET",), api.query_more),
     (f"{DATA}/limits/", "limits", ("GET",), api.limits),
+    (f"{DATA}/search/", "search", ("GET",), api.search),
     (f"{DATA}/composite/", "composite", ("POST",), composite.composite),
     (f"{DATA}/composite/sobjects/", "collection", ("POST", "PATCH", "DELETE"), composite.collection),
     (f"{DATA}/composite/sobjects/<sobject>/", "collection_retrieve", ("GET", "POST"),

@@ -31,14 +31,18 @@ class QueryResult:
         self.total = total
 
 
-def execute(store: Store, text: str, version: str, include_deleted: bool, now: datetime) -> QueryResult:
+def execute(store: Store, text: str, version: str, include_deleted: bool, now: datetime,
+            only: Callable[[Row], bool] | None = None) -> QueryResult:
+    """Run SOQL ``text``; ``only`` pre-filters rows (SOSL uses it for its search term)."""
     query = parse(text)
-    return _Executor(store, query, version, include_deleted, now).run()
+    return _Executor(store, query, version, include_deleted, now, only).run()
 
 
 class _Executor:
-    def __init__(self, store: Store, query: Query, version: str, include_deleted: bool, now: datetime):
+    def __init__(self, store: Store, query: Query, version: str, include_deleted: bool, now: datetime,
+                 only: Callable[[Row], bool] | None = None):
         self.store = store
+        self.only = only
         self.query = query
         self.version = version
         self.include_deleted = include_deleted
@@ -211,7 +215,8 @@ class _Executor:
         select = self.expand_select()
         matcher = self.compile(query.where) if query.where is not None else (lambda row: True)
         order = [(self.resolve(k.field), k) for k in query.order]
-        rows = [row for row in self.store.live(self.sobj.name, self.include_deleted) if matcher(row)]
+        rows = [row for row in self.store.live(self.sobj.name, self.include_deleted)
+                if matcher(row) and (self.only is None or self.only(row))]
         for resolved, key in reversed(order):
             sort_key = _sort_key_for(resolved[1])
             # Nulls must sort "small" when they should come first ascending or last descending.

@@ -88,3 +88,20 @@ def test_a_page_can_be_fetched_again_and_unknown_locators_fail(sf, insert_cases)
     with pytest.raises(SalesforceMalformedRequest) as caught:
         sf.query_more("01g5g0000000zzzAAA-200")
     assert caught.value.content[0]["errorCode"] == "INVALID_QUERY_LOCATOR"
+
+
+def test_sosl_search_and_quick_search(sf):
+    account = sf.Account.create({"Name": "Northwind Payments"})["id"]
+    jane = sf.Contact.create({"FirstName": "Jane", "LastName": "Roe", "Email": "jane.roe@example.com",
+                              "AccountId": account})["id"]
+    sf.Contact.create({"FirstName": "John", "LastName": "Doe", "Email": "john@example.com"})
+    found = sf.search("FIND {jane.roe@example.com} IN EMAIL FIELDS RETURNING Contact(Id, Email WHERE "
+                      "LastName != null ORDER BY LastName LIMIT 5)")
+    assert [(r["Id"], r["Email"]) for r in found["searchRecords"]] == [(jane, "jane.roe@example.com")]
+    everywhere = sf.quick_search("Northwind")
+    assert [r["attributes"]["type"] for r in everywhere["searchRecords"]] == ["Account"]
+    assert len(sf.search("FIND {example*} RETURNING Contact, Account")["searchRecords"]) == 2
+    with pytest.raises(SalesforceMalformedRequest) as caught:
+        sf.search("FIND jane")
+    assert caught.value.content == [{"message": "No search term found. The search term must be enclosed in braces.",
+                                     "errorCode": "MALFORMED_SEARCH"}]
