@@ -71,3 +71,23 @@ def test_sort_puts_missing_values_last_both_ways(store):
         key, reverse = sort_key_factory(store, "contacts", [{"propertyName": "risk_score", "direction": direction}])
         ordered = sorted(store.live("contacts"), key=key, reverse=reverse)
         assert [r.properties["firstname"] for r in ordered] == expected
+
+
+def test_paging_stops_at_the_result_cap(monkeypatch):
+    import hub.sandbox.hubspot.search as search_module
+    from hub.sandbox import create_sandbox_app
+
+    monkeypatch.setattr(search_module, "RESULT_CAP", 50)
+    app = create_sandbox_app(systems=("hubspot",))
+    emulator = app.extensions["sandbox"].emulators["hubspot"]
+    for i in range(60):
+        emulator.store.create("companies", {"name": f"c{i}"})
+    client = app.test_client()
+    auth = {"Authorization": "Bearer sandbox-token"}
+    page = client.post("/crm/v3/objects/companies/search", json={"limit": 20, "after": "40"}, headers=auth).json
+    assert page["total"] == 60
+    assert len(page["results"]) == 10 and "paging" not in page
+    page = client.post("/crm/v3/objects/companies/search", json={"limit": 20, "after": "20"}, headers=auth).json
+    assert page["paging"]["next"]["after"] == "40"
+    refused = client.post("/crm/v3/objects/companies/search", json={"after": "50"}, headers=auth)
+    assert refused.status_code == 400 and refused.json["category"] == "VALIDATION_ERROR"
