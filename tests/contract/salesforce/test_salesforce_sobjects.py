@@ -203,3 +203,17 @@ def test_sobject_metadata_lists_recent_items(sf):
     metadata = sf.Case.metadata()
     assert metadata["objectDescribe"]["keyPrefix"] == "500"
     assert [item["Id"] for item in metadata["recentItems"]] == [case_id]
+
+
+def test_record_times_follow_the_sandbox_clock(sf, control):
+    case_id = sf.Case.create({"Subject": "clock"})["id"]
+    created = sf.Case.get(case_id)["CreatedDate"]
+    assert control("POST", "/_sandbox/clock", {"advance_seconds": 3 * 86400}).status_code == 200
+    sf.Case.update(case_id, {"Status": "Working"})
+    later = sf.Case.get(case_id)
+    assert later["CreatedDate"] == created
+    shift = datetime.strptime(later["LastModifiedDate"], "%Y-%m-%dT%H:%M:%S.%f%z") - \
+        datetime.strptime(created, "%Y-%m-%dT%H:%M:%S.%f%z")
+    assert shift >= timedelta(days=3)
+    recent = sf.query("SELECT Id FROM Case WHERE LastModifiedDate = TODAY AND CreatedDate < TODAY")
+    assert [r["Id"] for r in recent["records"]] == [case_id]
