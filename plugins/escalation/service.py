@@ -26,6 +26,7 @@ from plugins.escalation.rules import Action, EscalationSettings, TicketState, Tr
 PLUGIN = "escalation"
 SLA_TYPES = {"sla.warning", "sla.breached"}
 TICKET_TYPES = {"ticket.created", "ticket.updated"}
+BATCH = 50  # tickets per job transaction
 CREATE_OPERATIONS = frozenset({"create_ticket", "upsert_ticket", "create_case", "upsert_case"})
 CATEGORIES = (
     "payments", "cards", "disputes", "fees", "kyc_verification", "account_management", "account_access",
@@ -259,6 +260,15 @@ def _describe(action: Action) -> str:
     return f"e-mail sent to {len(params['to'])} recipient(s)"
 
 
+def _fire_timers(ctx, key: str, now) -> None:
+    lock_record(ctx, key)
+    record = ctx.state(PLUGIN).get(f"ticket:{key}")
+    if record is None:
+        ctx.state(PLUGIN).delete(f"wake:{key}")
+        return
+    _evaluate_and_act(ctx, key, record, Trigger("tick", now), now)
+
+
 def run_timers(hub, now=None) -> int:
     """The job: fire levels whose timers have run out. Returns how many tickets it evaluated."""
     from hub.pipeline import EventContext
@@ -267,16 +277,14 @@ def run_timers(hub, now=None) -> int:
     with hub.db.session() as session:
         due = [key.removeprefix("wake:") for key, at in EventContext(hub, session).state(PLUGIN).items("wake:")
                if parse_time(at) <= now]
-    for key in due:
-        try:
-            with hub.db.session() as session:
-                ctx = EventContext(hub, session)
-                lock_record(ctx, key)
-                record = ctx.state(PLUGIN).get(f"ticket:{key}")
-                if record is None:
-                    ctx.state(PLUGIN).delete(f"wake:{key}")
-                    continue
-                _evaluate_and_act(ctx, key, record, Trigger("tick", now), now)
-        except Exception as exc:
-            log.error("escalation timers of %s failed: %s", key, exc)
+    for start in range(0, len(due), BATCH):
+        # One commit per batch; a savepoint per ticket so one failure leaves the others done.
+        with hub.db.session() as session:
+            ctx = EventContext(hub, session)
+            for key in due[start:start + BATCH]:
+                try:
+                    with session.begin_nested():
+                        _fire_timers(ctx, key, now)
+                except Exception as exc:
+                    log.error("escalation timers of %s failed: %s", key, exc)
     return len(due)

@@ -39,6 +39,7 @@ from plugins.sla.tickets import (
 
 PLUGIN = "sla"
 EVENT_TYPES = {"warning": "sla.warning", "breach": "sla.breached"}
+BATCH = 50  # tickets per job transaction
 CREATE_OPERATIONS = frozenset({"create_ticket", "upsert_ticket", "create_case", "upsert_case"})
 log = logging.getLogger(__name__)
 
@@ -241,14 +242,18 @@ def run_due(hub, now=None) -> int:
         due_keys = [key.removeprefix("wake:") for key, at in EventContext(hub, session).state(PLUGIN).items("wake:")
                     if parse_time(at) <= now]
     stored = 0
-    for key in due_keys:
-        # One transaction per ticket: a failure on one ticket leaves the others fired.
-        try:
-            with hub.db.session() as session:
-                fired = _fire(EventContext(hub, session), key, now)
-        except Exception as exc:
-            log.error("SLA check of %s failed: %s", key, exc)
-            continue
+    for start in range(0, len(due_keys), BATCH):
+        fired: list[SlaDue] = []
+        # A batch shares one commit (one fsync); each ticket is a savepoint, so a failing ticket is rolled
+        # back alone and the others still fire.
+        with hub.db.session() as session:
+            ctx = EventContext(hub, session)
+            for key in due_keys[start:start + BATCH]:
+                try:
+                    with session.begin_nested():
+                        fired += _fire(ctx, key, now)
+                except Exception as exc:
+                    log.error("SLA check of %s failed: %s", key, exc)
         for due in fired:
             fired_counter(hub).labels(kind=due.kind, target=due.target).inc()
         stored += len(fired)

@@ -171,3 +171,17 @@ def test_recategorised_ticket_switches_policy(drive):
     assert d.outbox()[-1][3]["fields"] == {"SLA first response due": "2026-01-13T10:15:00Z",
                                            "SLA resolution due": "2026-01-13T14:00:00Z"}
     assert [a["policy"] for a in d.audit("sla.retargeted")] == ["access-urgent"]
+
+
+def test_a_broken_record_does_not_stop_the_others(drive):
+    from hub.pipeline import EventContext
+
+    d = drive({"sla": SLA})
+    d.send("ticket.created", ticket())
+    with d.hub.db.session() as session:
+        store = EventContext(d.hub, session).state("sla")
+        store.set("clock:zendesk:0", {"clock": {"ticket": "zendesk:0"}})
+        store.set("wake:zendesk:0", "2026-01-13T10:00:00+00:00")
+    assert run_due(d.hub, T0 + timedelta(minutes=20)) == 2
+    d.drain()
+    assert [t for t, _, _ in d.inbox("sla")] == ["sla.warning", "sla.breached"]
