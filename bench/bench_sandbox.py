@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import importlib.util
 import http.client
 import json
 import socket
+import statistics
 import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass, field
 
 import requests
 
@@ -114,48 +117,77 @@ def _server(kind: str):
         process.wait(timeout=10)
 
 
-def run(quick: bool) -> list[dict]:
-    seconds = 1.5 if quick else 5.0
-    rows: list[dict] = []
-    with _server("werkzeug") as url:
-        _throughput(url, "GET", "/_sandbox/clock", {}, 0.5)  # warm-up: first requests after start-up are slow
-        base_rate, _ = _throughput(url, "GET", "/_sandbox/clock", {}, seconds)
-        rows.append(_row("sandbox trivial route", "GET /_sandbox/clock", base_rate, "req/s", None,
-                         f"baseline: no emulator pipeline; {THREADS} keep-alive clients, server in its own process"))
-        bank_rate, errors = _throughput(url, "GET", BANK_PATH, BANK_AUTH, seconds)
-        rows.append(_row("bank emulator", "GET /bank/v1/customers/{id}", bank_rate, "req/s", base_rate,
-                         f"auth + stats pipeline; {errors} errors"))
-        systems = requests.get(f"{url}/_sandbox/stats", timeout=10).json()
-        if "zendesk" in systems:
-            rows += _zendesk_rows(url, seconds, base_rate)
-    try:
-        import waitress  # noqa: F401
-    except ImportError:
-        return rows
-    with _server("waitress") as url:
-        _throughput(url, "GET", BANK_PATH, BANK_AUTH, 0.5)
-        rate, errors = _throughput(url, "GET", BANK_PATH, BANK_AUTH, seconds)
-        rows.append(_row("bank emulator on waitress", "GET /bank/v1/customers/{id}", rate, "req/s", bank_rate,
-                         "baseline = same route on the werkzeug threaded server the sandbox uses"))
-    return rows
+@dataclass
+class _Target:
+    benchmark: str
+    metric: str
+    url: str
+    method: str
+    path: str
+    headers: dict
+    body: bytes | None = None
+    threads: int = THREADS
+    rates: list[float] = field(default_factory=list)
+    errors: int = 0
+
+    def measure(self, seconds: float) -> None:
+        rate, errors = _throughput(self.url, self.method, self.path, self.headers, seconds, self.body,
+                                   self.threads)
+        self.rates.append(rate)
+        self.errors += errors
+
+    @property
+    def rate(self) -> float:
+        return statistics.median(self.rates)
 
 
-def _zendesk_rows(url: str, seconds: float, base_rate: float) -> list[dict]:
+def _zendesk_targets(url: str) -> list[_Target]:
     listing = requests.get(f"{url}/api/v2/tickets.json", params={"per_page": 1}, headers=ZENDESK_AUTH, timeout=10)
     listing.raise_for_status()
     ticket_id = listing.json()["tickets"][0]["id"]
-    rows = []
-    rate, errors = _throughput(url, "GET", f"/api/v2/tickets/{ticket_id}.json", ZENDESK_AUTH, seconds)
-    rows.append(_row("zendesk emulator", "GET /api/v2/tickets/{id}.json", rate, "req/s", base_rate,
-                     f"{errors} errors"))
     batch = json.dumps({"tickets": [{"subject": f"Bench ticket {i}", "comment": {"body": "Card declined at checkout"},
-                          "priority": "normal", "tags": ["bench"]} for i in range(100)]}).encode()
-    headers = ZENDESK_AUTH | {"Content-Type": "application/json"}
-    # Shorter, with 2 clients: keeps the ticket store from growing without bound during the run.
-    rate, errors = _throughput(url, "POST", "/api/v2/tickets/create_many.json", headers, min(seconds, 2.0),
-                               body=batch, threads=2)
-    rows.append(_row("zendesk emulator", "POST tickets/create_many.json (100 tickets)", rate, "req/s", base_rate,
-                     f"{rate * 100:.0f} tickets/s; 2 clients; {errors} errors"))
+                                     "priority": "normal", "tags": ["bench"]} for i in range(100)]}).encode()
+    return [_Target("zendesk emulator", "GET /api/v2/tickets/{id}.json", url, "GET", f"/api/v2/tickets/{ticket_id}.json",
+                    ZENDESK_AUTH),
+            # 2 clients: create_many is heavy and the ticket store grows with every call.
+            _Target("zendesk emulator", "POST tickets/create_many.json (100 tickets)", url, "POST",
+                    "/api/v2/tickets/create_many.json", ZENDESK_AUTH | {"Content-Type": "application/json"}, batch,
+                    threads=2)]
+
+
+def run(quick: bool) -> list[dict]:
+    # Short rounds, interleaved across targets, median per target: a shared machine's load spikes then hit
+    # every target alike instead of skewing one ratio.
+    seconds, rounds = (0.5, 3) if quick else (1.5, 5)
+    with contextlib.ExitStack() as stack:
+        url = stack.enter_context(_server("werkzeug"))
+        baseline = _Target("sandbox trivial route", "GET /_sandbox/clock", url, "GET", "/_sandbox/clock", {})
+        bank = _Target("bank emulator", "GET /bank/v1/customers/{id}", url, "GET", BANK_PATH, BANK_AUTH)
+        targets = [baseline, bank]
+        if "zendesk" in requests.get(f"{url}/_sandbox/stats", timeout=10).json():
+            targets += _zendesk_targets(url)
+        waitress_bank = None
+        if importlib.util.find_spec("waitress") is not None:
+            waitress_url = stack.enter_context(_server("waitress"))
+            waitress_bank = _Target("bank emulator on waitress", "GET /bank/v1/customers/{id}", waitress_url, "GET",
+                                    BANK_PATH, BANK_AUTH)
+            targets.append(waitress_bank)
+        for target in targets:
+            _throughput(target.url, target.method, target.path, target.headers, 0.3, target.body, target.threads)
+        for _ in range(rounds):
+            for target in targets:
+                target.measure(seconds)
+    rows = [_row(baseline.benchmark, baseline.metric, baseline.rate, "req/s", None,
+                 f"baseline: no emulator pipeline; {THREADS} keep-alive clients; server in its own process; "
+                 f"median of {rounds}")]
+    for target in targets[1:]:
+        reference = bank.rate if target is waitress_bank else baseline.rate
+        note = f"{target.threads} clients; {target.errors} errors"
+        if target.body:
+            note += f"; {target.rate * 100:.0f} tickets/s"
+        if target is waitress_bank:
+            note += "; baseline = same route on the werkzeug threaded server the sandbox uses"
+        rows.append(_row(target.benchmark, target.metric, target.rate, "req/s", reference, note))
     return rows
 
 
