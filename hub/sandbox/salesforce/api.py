@@ -60,11 +60,11 @@ def versions() -> list[dict]:
 
 def resources(emu: "SalesforceEmulator", call: Call) -> Reply:
     base = f"/services/data/v{call.version}"
-    names = ("tooling", "metadata", "eclair", "folders", "prechatForms", "chatter", "tabs", "appMenu", "quickActions",
-             "queryAll", "commerce", "wave", "iot", "analytics", "search", "identity", "composite", "parameterizedSearch",
-             "fingerprint", "theme", "nouns", "domino", "event", "serviceTemplates", "recent", "connect", "licensing",
-             "limits", "process", "async-queries", "query", "match", "emailConnect", "compactLayouts", "knowledgeManagement",
-             "sobjects", "actions", "support")
+    names = ("tooling", "metadata", "eclair", "folders", "prechatForms", "chatter", "tabs", "appMenu",
+             "quickActions", "queryAll", "commerce", "wave", "iot", "analytics", "search", "identity", "composite",
+             "parameterizedSearch", "fingerprint", "theme", "nouns", "domino", "event", "serviceTemplates", "recent",
+             "connect", "licensing", "limits", "process", "async-queries", "query", "match", "emailConnect",
+             "compactLayouts", "knowledgeManagement", "sobjects", "actions", "support")
     return Reply(200, {name: f"{base}/{name}" for name in names})
 
 
@@ -211,8 +211,10 @@ def limits(emu: "SalesforceEmulator", call: Call) -> Reply:
     return Reply(200, {
         "ActiveScratchOrgs": pair(3), "AnalyticsExternalDataSizeMB": pair(40960),
         "ConcurrentAsyncGetReportInstances": pair(200), "ConcurrentSyncReportRuns": pair(20),
-        "DailyAnalyticsDataflowJobExecutions": pair(60), "DailyApiRequests": pair(emu.api_max, max(0, emu.api_max - used)),
-        "DailyAsyncApexExecutions": pair(250000), "DailyBulkApiBatches": pair(15000), "DailyBulkV2QueryFileStorageMB": pair(976562),
+        "DailyAnalyticsDataflowJobExecutions": pair(60),
+        "DailyApiRequests": pair(emu.api_max, max(0, emu.api_max - used)),
+        "DailyAsyncApexExecutions": pair(250000), "DailyBulkApiBatches": pair(15000),
+        "DailyBulkV2QueryFileStorageMB": pair(976562),
         "DailyBulkV2QueryJobs": pair(10000), "DailyDurableStreamingApiEvents": pair(10000),
         "DailyGenericStreamingApiEvents": pair(10000), "DailyStandardVolumePlatformEvents": pair(10000),
         "DailyStreamingApiEvents": pair(10000), "DailyWorkflowEmails": pair(1800), "DataStorageMB": pair(5, 5),

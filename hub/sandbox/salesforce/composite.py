@@ -1,4 +1,4 @@
-"""Composite resources: sObject Collections (≤200 records) and ``composite`` (≤25 subrequests)."""
+"""Composite resources: sObject Collections (≤200 records), ``composite`` and ``composite/batch`` (≤25 each)."""
 
 from __future__ import annotations
 
@@ -213,6 +213,33 @@ def composite(emu: "SalesforceEmulator", call: Call) -> Reply:
             results = [r if r["httpStatusCode"] >= 400 else _halted(r["referenceId"], HALTED_ROLLBACK)
                        for r in results]
     return Reply(200, {"compositeResponse": results})
+
+
+def batch(emu: "SalesforceEmulator", call: Call) -> Reply:
+    """``POST composite/batch``: up to 25 independent subrequests, each with its own status."""
+    body = call.body if isinstance(call.body, dict) else {}
+    subrequests = body.get("batchRequests")
+    if not isinstance(subrequests, list) or not subrequests:
+        raise SalesforceApiError(400, "JSON_PARSER_ERROR", "batchRequests must be a non-empty list")
+    if len(subrequests) > MAX_SUBREQUESTS:
+        raise SalesforceApiError(400, "LIMIT_EXCEEDED",
+                                 f"The batch request has {len(subrequests)} subrequests; the limit is "
+                                 f"{MAX_SUBREQUESTS}.")
+    halt = _truthy(body.get("haltOnError"))
+    results, has_errors = [], False
+    for sub in subrequests:
+        if halt and has_errors:
+            results.append({"statusCode": 412, "result": [{"errorCode": "BATCH_PROCESSING_HALTED",
+                                                           "message": "Batch processing halted per request"}]})
+            continue
+        sub = sub if isinstance(sub, dict) else {}
+        url = str(sub.get("url", ""))
+        if not url.startswith("/services/"):
+            url = f"/services/data/{url.lstrip('/')}"  # batch URLs may omit /services/data/
+        reply = emu.dispatch(str(sub.get("method", "GET")).upper(), url, sub.get("richInput"), {})
+        has_errors = has_errors or reply.status >= 400
+        results.append({"statusCode": reply.status, "result": reply.body})
+    return Reply(200, {"hasErrors": has_errors, "results": results})
 
 
 def _halted(ref: str, message: str) -> dict:

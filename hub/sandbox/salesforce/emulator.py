@@ -19,6 +19,9 @@ from hub.sandbox.salesforce.store import MultipleMatches, Store
 
 DATA = "/services/data/v<version>"
 API_MAX = 15000  # Developer Edition's daily API allocation
+# Resources that commit per record or per subrequest themselves; every other call is one transaction.
+OWN_TRANSACTIONS = frozenset({"collection", "collection_upsert", "collection_retrieve", "composite",
+                              "composite_batch"})
 # (rule, endpoint, methods, handler); the rules double as the stats path templates.
 ROUTES: list[tuple[str, str, tuple[str, ...], object]] = [
     (f"{DATA}/", "resources", ("GET",), api.resources),
@@ -37,6 +40,7 @@ ROUTES: list[tuple[str, str, tuple[str, ...], object]] = [
     (f"{DATA}/limits/", "limits", ("GET",), api.limits),
     (f"{DATA}/search/", "search", ("GET",), api.search),
     (f"{DATA}/composite/", "composite", ("POST",), composite.composite),
+    (f"{DATA}/composite/batch/", "composite_batch", ("POST",), composite.batch),
     (f"{DATA}/composite/sobjects/", "collection", ("POST", "PATCH", "DELETE"), composite.collection),
     (f"{DATA}/composite/sobjects/<sobject>/", "collection_retrieve", ("GET", "POST"),
      composite.collection_retrieve),
@@ -135,7 +139,7 @@ class SalesforceEmulator(Emulator):
         try:
             api.check_version(call.version)
             with self.sandbox.lock:
-                if endpoint in ("collection", "collection_upsert", "composite", "collection_retrieve"):
+                if endpoint in OWN_TRANSACTIONS:
                     return self._handlers[endpoint](self, call, **kwargs)
                 with self.store.transaction():
                     return self._handlers[endpoint](self, call, **kwargs)

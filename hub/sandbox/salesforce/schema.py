@@ -144,8 +144,9 @@ class SObjectType:
     def urls(self, version: str) -> dict:
         base = f"/services/data/v{version}/sobjects/{self.name}"
         return {"compactLayouts": f"{base}/describe/compactLayouts", "rowTemplate": f"{base}/{{ID}}",
-                "approvalLayouts": f"{base}/describe/approvalLayouts", "defaultValues": f"{base}/defaultValues?recordTypeId&fields",
-                "listviews": f"{base}/listviews", "describe": f"{base}/describe", "quickActions": f"{base}/quickActions",
+                "approvalLayouts": f"{base}/describe/approvalLayouts",
+                "defaultValues": f"{base}/defaultValues?recordTypeId&fields", "listviews": f"{base}/listviews",
+                "describe": f"{base}/describe", "quickActions": f"{base}/quickActions",
                 "layouts": f"{base}/describe/layouts", "sobject": base}
 
     def summary(self, version: str) -> dict:

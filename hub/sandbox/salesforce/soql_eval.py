@@ -190,9 +190,10 @@ class _Executor:
         day = timedelta(days=1)
         month_start = today.replace(day=1)
         next_month = (month_start + timedelta(days=32)).replace(day=1)
+        week_start = today - timedelta(days=today.weekday())
         ranges = {
-            "TODAY": (today, today + day), "YESTERDAY": (today - day, today), "TOMORROW": (today + day, today + 2 * day),
-            "THIS_WEEK": (today - timedelta(days=today.weekday()), today - timedelta(days=today.weekday()) + 7 * day),
+            "TODAY": (today, today + day), "YESTERDAY": (today - day, today),
+            "TOMORROW": (today + day, today + 2 * day), "THIS_WEEK": (week_start, week_start + 7 * day),
             "THIS_MONTH": (month_start, next_month),
             "LAST_MONTH": ((month_start - day).replace(day=1), month_start),
             "LAST_90_DAYS": (today - 90 * day, today + day), "NEXT_90_DAYS": (today + day, today + 91 * day),
@@ -203,7 +204,8 @@ class _Executor:
         ranges["NEXT_WEEK"] = (ranges["THIS_WEEK"][1], ranges["THIS_WEEK"][1] + 7 * day)
         ranges["NEXT_MONTH"] = (next_month, (next_month + timedelta(days=32)).replace(day=1))
         if n is not None:
-            ranges = {"LAST_N_DAYS": (today - n * day, today + day), "NEXT_N_DAYS": (today + day, today + (n + 1) * day),
+            ranges = {"LAST_N_DAYS": (today - n * day, today + day),
+                      "NEXT_N_DAYS": (today + day, today + (n + 1) * day),
                       "N_DAYS_AGO": (today - n * day, today - (n - 1) * day),
                       "LAST_N_WEEKS": (today - 7 * n * day, today + day),
                       "LAST_N_MONTHS": (today - 30 * n * day, today + day)}

@@ -93,3 +93,18 @@ def test_composite_allows_at_most_five_queries(sf):
     assert caught.value.content[0]["errorCode"] == "LIMIT_EXCEEDED"
     answer = sf.restful("composite", method="POST", json={"compositeRequest": queries[:5]})["compositeResponse"]
     assert [r["body"]["totalSize"] for r in answer] == [0] * 5
+
+
+def test_composite_batch_runs_independent_subrequests(sf):
+    case_id = sf.Case.create({"Subject": "batch"})["id"]
+    answer = sf.restful("composite/batch", method="POST", json={"batchRequests": [
+        {"method": "PATCH", "url": f"v59.0/sobjects/Case/{case_id}", "richInput": {"Status": "Working"}},
+        {"method": "GET", "url": "v59.0/sobjects/Case/500000000000000AAA"},
+        {"method": "GET", "url": f"v59.0/sobjects/Case/{case_id}?fields=Status"}]})
+    assert answer["hasErrors"] is True
+    assert [r["statusCode"] for r in answer["results"]] == [204, 404, 200]
+    assert answer["results"][2]["result"]["Status"] == "Working"
+    halted = sf.restful("composite/batch", method="POST", json={"haltOnError": True, "batchRequests": [
+        {"method": "GET", "url": "v59.0/sobjects/Case/500000000000000AAA"},
+        {"method": "GET", "url": "v59.0/limits"}]})
+    assert [r["statusCode"] for r in halted["results"]] == [404, 412]
