@@ -98,3 +98,16 @@ def test_metrics():
     assert got["accuracy"] == 0.75
     assert got["per_category"]["a"] == {"precision": 1.0, "recall": 0.5, "f1": 0.6667, "support": 2}
     assert got["macro_f1"] == round((0.6667 + 0.8) / 2, 4)  # "c" has no support and is left out
+
+
+SHARED = Path(__file__).resolve().parents[4].parent / "shared" / "data" / "banking77"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (SHARED / "train.csv").exists(), reason="../shared/data/banking77 is not laid beside the repo")
+def test_shipped_model_is_what_the_training_code_produces(tmp_path):
+    from plugins.categorisation.model import SHIPPED_MODEL
+
+    metrics = train(SHARED / "train.csv", SHARED / "categories.csv", tmp_path / "m", corrections=tmp_path / "none")
+    assert _digest(tmp_path / "m") == _digest(SHIPPED_MODEL)
+    assert metrics["accuracy"] >= 0.97
