@@ -55,9 +55,13 @@ def page_size(args, key: str = "page[size]", default: int = 100, maximum: int = 
     return size
 
 
+def _same(item: dict) -> dict:
+    return item
+
+
 def cursor_page(items: Sequence[dict], key: Callable[[dict], list], resource: str, extra: dict | None = None,
-                maximum: int = MAX_PAGE_SIZE) -> dict:
-    """One CBP page of ``items`` (already sorted by ``key``, which must be unique per item)."""
+                maximum: int = MAX_PAGE_SIZE, present: Callable[[dict], dict] = _same) -> dict:
+    """One CBP page of ``items`` (already sorted by ``key``, unique per item); only the page is ``present``-ed."""
     args = flask.request.args
     size = page_size(args, maximum=maximum)
     keys = [key(item) for item in items]
@@ -80,7 +84,7 @@ def cursor_page(items: Sequence[dict], key: Callable[[dict], list], resource: st
     last = encode_cursor(key(chunk[-1])) if chunk else None
     keep = {k: v for k, v in args.items() if not k.startswith("page[")}
     path = flask.request.path
-    body = {resource: chunk}
+    body = {resource: [present(item) for item in chunk]}
     if extra:
         body.update(extra)
     body["meta"] = {"has_more": has_more, "after_cursor": last, "before_cursor": first}
@@ -92,7 +96,7 @@ def cursor_page(items: Sequence[dict], key: Callable[[dict], list], resource: st
 
 
 def offset_page(items: Sequence[dict], resource: str, maximum: int = MAX_PAGE_SIZE, extra: dict | None = None,
-                limit_total: int | None = None) -> dict:
+                limit_total: int | None = None, present: Callable[[dict], dict] = _same) -> dict:
     """One legacy offset page: ``page``/``per_page`` in, ``next_page``/``previous_page``/``count`` out."""
     args = flask.request.args
     per_page = page_size(args, key="per_page", default=maximum, maximum=maximum)
@@ -105,7 +109,7 @@ def offset_page(items: Sequence[dict], resource: str, maximum: int = MAX_PAGE_SI
     reachable = len(items) if limit_total is None else min(len(items), limit_total)
     keep = {k: v for k, v in args.items() if k not in ("page", "per_page")}
     path = flask.request.path
-    body = {resource: chunk}
+    body = {resource: [present(item) for item in chunk]}
     if extra:
         body.update(extra)
     body["next_page"] = (absolute_url(path, {**keep, "page": page + 1, "per_page": per_page})
@@ -116,8 +120,9 @@ def offset_page(items: Sequence[dict], resource: str, maximum: int = MAX_PAGE_SI
     return body
 
 
-def list_page(items: Sequence[dict], key: Callable[[dict], list], resource: str, extra: dict | None = None) -> dict:
+def list_page(items: Sequence[dict], key: Callable[[dict], list], resource: str, extra: dict | None = None,
+              present: Callable[[dict], dict] = _same) -> dict:
     """CBP when any ``page[...]`` parameter is present, offset otherwise (Zendesk serves both)."""
     if wants_cursor(flask.request.args):
-        return cursor_page(items, key, resource, extra)
-    return offset_page(items, resource, extra=extra)
+        return cursor_page(items, key, resource, extra, present=present)
+    return offset_page(items, resource, extra=extra, present=present)

@@ -41,7 +41,7 @@ def register(bp: flask.Blueprint, emu: "ZendeskEmulator") -> None:
             users = [u for u in users if u["role"] in roles]
         if "external_id" in args:
             users = [u for u in users if u["external_id"] == args["external_id"]]
-        return list_page([people.present_user(u) for u in users], _id_key, "users")
+        return list_page(users, _id_key, "users", present=people.present_user)
 
     @route(bp, "/api/v2/users.json", methods=["POST"])
     def create_user():
@@ -137,18 +137,18 @@ def register(bp: flask.Blueprint, emu: "ZendeskEmulator") -> None:
             found = [record for _, record in search.run_query(st(), args["query"], only="user")]
         else:
             raise parameter_missing("query")
-        return list_page([people.present_user(u) for u in found], _id_key, "users")
+        return list_page(found, _id_key, "users", present=people.present_user)
 
     @route(bp, "/api/v2/users/<int:user_id>/tickets/requested.json", methods=["GET"])
     def requested(user_id):
         people.get_user(st(), user_id)
         found = [t for t in st().tickets.values() if t["requester_id"] == user_id and t["status"] != "deleted"]
-        return list_page([tickets.present_ticket(st(), t) for t in _by_id(found)], _id_key, "tickets")
+        return list_page(_by_id(found), _id_key, "tickets", present=lambda t: tickets.present_ticket(st(), t))
 
     @route(bp, "/api/v2/deleted_users.json", methods=["GET"])
     def deleted_users():
-        return list_page([people.present_user(u) for u in _by_id(list(st().deleted_users.values()))], _id_key,
-                         "deleted_users")
+        return list_page(_by_id(list(st().deleted_users.values())), _id_key, "deleted_users",
+                         present=people.present_user)
 
     @route(bp, "/api/v2/deleted_users/<int:user_id>.json", methods=["GET"])
     def deleted_user(user_id):
@@ -171,7 +171,7 @@ def register(bp: flask.Blueprint, emu: "ZendeskEmulator") -> None:
     @route(bp, "/api/v2/organizations.json", methods=["GET"])
     def list_orgs():
         orgs = _by_id(list(st().organizations.values()))
-        return list_page([people.present_org(o) for o in orgs], _id_key, "organizations")
+        return list_page(orgs, _id_key, "organizations", present=people.present_org)
 
     @route(bp, "/api/v2/organizations.json", methods=["POST"])
     def create_org():
@@ -225,7 +225,7 @@ def register(bp: flask.Blueprint, emu: "ZendeskEmulator") -> None:
             found = [o for o in orgs if o["name"].lower() == args["name"].lower()]
         else:
             raise parameter_missing("name or external_id")
-        return list_page([people.present_org(o) for o in found], _id_key, "organizations")
+        return list_page(found, _id_key, "organizations", present=people.present_org)
 
     @route(bp, "/api/v2/organizations/autocomplete.json", methods=["GET"])
     def autocomplete_orgs():
@@ -233,19 +233,19 @@ def register(bp: flask.Blueprint, emu: "ZendeskEmulator") -> None:
         if len(prefix) < 2:
             raise invalid_value("name must be at least 2 characters")
         found = [o for o in _by_id(list(st().organizations.values())) if o["name"].lower().startswith(prefix)]
-        return list_page([people.present_org(o) for o in found], _id_key, "organizations")
+        return list_page(found, _id_key, "organizations", present=people.present_org)
 
     @route(bp, "/api/v2/organizations/<int:org_id>/tickets.json", methods=["GET"])
     def org_tickets(org_id):
         get_org(org_id)
         found = [t for t in st().tickets.values() if t["organization_id"] == org_id and t["status"] != "deleted"]
-        return list_page([tickets.present_ticket(st(), t) for t in _by_id(found)], _id_key, "tickets")
+        return list_page(_by_id(found), _id_key, "tickets", present=lambda t: tickets.present_ticket(st(), t))
 
     @route(bp, "/api/v2/organizations/<int:org_id>/users.json", methods=["GET"])
     def org_users(org_id):
         get_org(org_id)
         found = [u for u in _by_id(list(st().users.values())) if u["organization_id"] == org_id]
-        return list_page([people.present_user(u) for u in found], _id_key, "users")
+        return list_page(found, _id_key, "users", present=people.present_user)
 
     # -- groups ------------------------------------------------------------------------------------------
     def get_group(group_id):
@@ -257,12 +257,12 @@ def register(bp: flask.Blueprint, emu: "ZendeskEmulator") -> None:
     @route(bp, "/api/v2/groups.json", methods=["GET"])
     def list_groups():
         groups = [g for g in _by_id(list(st().groups.values())) if not g["deleted"]]
-        return list_page([people.present_group(g) for g in groups], _id_key, "groups")
+        return list_page(groups, _id_key, "groups", present=people.present_group)
 
     @route(bp, "/api/v2/groups/assignable.json", methods=["GET"])
     def assignable_groups():
         groups = [g for g in _by_id(list(st().groups.values())) if not g["deleted"]]
-        return list_page([people.present_group(g) for g in groups], _id_key, "groups")
+        return list_page(groups, _id_key, "groups", present=people.present_group)
 
     @route(bp, "/api/v2/groups.json", methods=["POST"])
     def create_group():

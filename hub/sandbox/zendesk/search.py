@@ -293,5 +293,6 @@ def register(bp: flask.Blueprint, emu: "ZendeskEmulator") -> None:
             raise ZendeskApiError(400, {"error": "InvalidSearchParameter",
                                         "description": "filter[type] must be one of ticket, user, "
                                                        "organization, group"})
-        found = [present(emu.state, k, r) for k, r in run_query(emu.state, query_arg(), kind)]
-        return cursor_page(found, lambda r: [r["id"]], "results", extra={"facets": None}, maximum=1000)
+        found = [record for _, record in run_query(emu.state, query_arg(), kind)]
+        return cursor_page(found, lambda r: [r["id"]], "results", extra={"facets": None}, maximum=1000,
+                           present=lambda r: present(emu.state, kind, r))

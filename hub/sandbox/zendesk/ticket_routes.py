@@ -67,8 +67,7 @@ def register(bp: flask.Blueprint, emu: "ZendeskEmulator") -> None:
         if "external_id" in flask.request.args:
             items = [t for t in items if t["external_id"] == flask.request.args["external_id"]]
         ordered, key = sorted_tickets(items)
-        page = list_page([present(t) for t in ordered], key, "tickets")
-        return page
+        return list_page(ordered, key, "tickets", present=present)
 
     @route(bp, "/api/v2/tickets/count.json", methods=["GET"])
     def count_tickets():
