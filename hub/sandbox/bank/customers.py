@@ -7,7 +7,6 @@ import binascii
 import hashlib
 import re
 from datetime import timedelta
-from decimal import Decimal
 
 import flask
 
@@ -257,12 +256,11 @@ def erase(emu, customer: dict) -> None:
     deleted = {"consents": len(state.consents.pop(cid, {})),
                "notifications": sum(1 for n in state.notifications if n["customer_id"] == cid)}
     state.notifications = [n for n in state.notifications if n["customer_id"] != cid]
-    for doc_id, doc in state.kyc_documents.items():
+    for doc in state.kyc_documents.values():
         if doc["customer_id"] == cid:
             doc["filename"] = "erased"
     erased_fields = ["first_name", "last_name", "email", "phone", "address"]
     customer.update({"first_name": "Erased", "last_name": "Customer", "email": None, "phone": None,
-                     "address": None, "status": "erased", "erased_at": now, "updated_at": now,
-                     "lifetime_value": str(Decimal(customer["lifetime_value"]))})
+                     "address": None, "status": "erased", "erased_at": now, "updated_at": now})
     state.erasures[cid] = {"object": "erasure", "customer_id": cid, "erased": True, "erased_at": now,
                            "erased_fields": erased_fields, "deleted": deleted, "retained": retained}
