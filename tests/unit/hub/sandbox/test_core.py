@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import random
 import sys
+import threading
 import types
 
 import flask
 import pytest
+import requests
 
 import hub.sandbox as sandbox_pkg
 from hub.sandbox.core import (
@@ -197,3 +199,66 @@ def test_create_sandbox_app_can_limit_systems():
         assert list(app.extensions["sandbox"].emulators) == ["bank"]
     finally:
         app.extensions["sandbox"].close()
+
+
+class _FakeSession:
+    """Stands in for requests.Session: answers with scripted statuses and counts calls."""
+
+    def __init__(self, statuses):
+        self.statuses = list(statuses)
+        self.calls = threading.Semaphore(0)
+
+    def post(self, url, data, headers, timeout):
+        assert timeout > 0
+        self.calls.release()
+        status = self.statuses.pop(0) if self.statuses else 200
+        if status is None:
+            raise requests.ConnectionError("refused")
+        return types.SimpleNamespace(status_code=status)
+
+
+def test_dispatcher_retries_until_success_and_records_the_outcome():
+    dispatcher = WebhookDispatcher(retry_delays=(0.01,), max_attempts=5, timeout=1, workers=1)
+    dispatcher._session = _FakeSession([None, 503, 200])
+    try:
+        dispatcher.submit("http://hub.invalid/hook", b"{}", {}, event_type="x")
+        for _ in range(3):
+            assert dispatcher._session.calls.acquire(timeout=5)
+        entry = _settled(dispatcher)
+        assert entry["state"] == "delivered" and entry["attempts"] == 3 and entry["status"] == 200
+    finally:
+        dispatcher.close()
+
+
+def test_dispatcher_gives_up_after_max_attempts():
+    dispatcher = WebhookDispatcher(retry_delays=(0.01,), max_attempts=3, timeout=1, workers=2)
+    dispatcher._session = _FakeSession([500] * 10)
+    try:
+        dispatcher.submit("http://hub.invalid/hook", b"{}", {})
+        entry = _settled(dispatcher)
+        assert entry["state"] == "failed" and entry["attempts"] == 3 and entry["status"] == 500
+    finally:
+        dispatcher.close()
+
+
+def test_dispatcher_clear_drops_queued_retries():
+    dispatcher = WebhookDispatcher(retry_delays=(0.05,), max_attempts=5, timeout=1, workers=1)
+    dispatcher._session = _FakeSession([500] * 10)
+    try:
+        dispatcher.submit("http://hub.invalid/hook", b"{}", {})
+        assert dispatcher._session.calls.acquire(timeout=5)
+        dispatcher.clear()
+        # A retry that was queued before clear() must not be sent again.
+        assert not dispatcher._session.calls.acquire(timeout=0.3)
+        assert dispatcher.entries() == []
+    finally:
+        dispatcher.close()
+
+
+def _settled(dispatcher):
+    for _ in range(500):
+        [entry] = dispatcher.entries()
+        if entry["state"] != "pending":
+            return entry
+        threading.Event().wait(0.01)
+    return dispatcher.entries()[0]
