@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Iterable
 
 from flask import Response, current_app, g, jsonify, request
@@ -18,6 +19,7 @@ from hub.inbox import store_event
 
 log = logging.getLogger(__name__)
 READ_CHUNK = 64 * 1024
+COMMITTER = "deskbridge.webhooks.commit"
 
 
 class IntakeError(Exception):
@@ -81,16 +83,66 @@ def parse_json(body: bytes) -> object:
         raise IntakeError(400, "malformed_json", f"body is not acceptable JSON: {str(exc)[:120]}") from None
 
 
+class _Ticket:
+    __slots__ = ("source", "items", "done", "result", "failed")
+
+    def __init__(self, source: str, items: list):
+        self.source, self.items = source, items
+        self.done = threading.Event()
+        self.result: list[tuple[int, bool]] = []
+        self.failed = False
+
+
+class GroupCommit:
+    """Stores concurrent deliveries in one transaction and acks each only after that commit.
+
+    SQLite has one writer: request threads that each open a write transaction collide, and its busy
+    handler sleeps up to 100 ms per retry. Here the thread holding the write turn drains every queued
+    delivery into one commit (one fsync) while the others wait for their ticket. Nothing is acknowledged
+    before the commit that holds it; if that commit fails, every delivery in it gets 503 and is retried.
+    """
+
+    def __init__(self):
+        self._turn = threading.Lock()
+        self._queue_lock = threading.Lock()
+        self._queue: list[_Ticket] = []
+
+    def store(self, db, source: str, items: Iterable[tuple[str, str, dict]]) -> list[tuple[int, bool]]:
+        ticket = _Ticket(source, list(items))
+        with self._queue_lock:
+            self._queue.append(ticket)
+        with self._turn:
+            if not ticket.done.is_set():
+                with self._queue_lock:
+                    batch, self._queue = self._queue, []
+                self._commit(db, batch)
+        if ticket.failed:
+            raise IntakeError(503, "unavailable", "the event could not be stored; retry later")
+        return ticket.result
+
+    @staticmethod
+    def _commit(db, batch: list[_Ticket]) -> None:
+        try:
+            with db.session() as session:
+                for ticket in batch:
+                    ticket.result = [store_event(session, ticket.source, event_id, event_type, payload)
+                                     for event_id, event_type, payload in ticket.items]
+        except (SQLAlchemyError, ValueError, TypeError) as exc:
+            log.error("%d webhook deliveries not stored: %s", len(batch), type(exc).__name__)
+            for ticket in batch:
+                ticket.failed = True
+        finally:
+            for ticket in batch:
+                ticket.done.set()
+
+
 def store(source: str, events: Iterable[tuple[str, str, dict]]) -> list[tuple[int, bool]]:
-    """Store ``(event_id, type, payload)`` items in one committed transaction; 503 if the store is down."""
-    hub = current_app.extensions["deskbridge"]
-    try:
-        with hub.db.session() as session:
-            return [store_event(session, source, event_id, event_type, payload)
-                    for event_id, event_type, payload in events]
-    except SQLAlchemyError as exc:
-        log.error("webhook %s not stored: %s", source, type(exc).__name__)
-        raise IntakeError(503, "unavailable", "the event could not be stored; retry later") from None
+    """Store ``(event_id, type, payload)`` items durably (committed) before returning; 503 if the store is down."""
+    app = current_app
+    committer = app.extensions.get(COMMITTER)
+    if committer is None:
+        committer = app.extensions.setdefault(COMMITTER, GroupCommit())
+    return committer.store(app.extensions["deskbridge"].db, source, events)
 
 
 def accepted(results: list[tuple[int, bool]]) -> Response:

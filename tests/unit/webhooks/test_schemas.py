@@ -119,3 +119,13 @@ def test_extra_fields_are_tolerated_for_forward_compatibility():
 
 def test_schema_files_ship_inside_the_package():
     assert Path(SCHEMA_DIR).name == "schemas" and (SCHEMA_DIR / "envelope.json").is_file()
+
+
+def test_published_refs_resolve_with_a_standard_registry():
+    from referencing import Registry, Resource
+    documents = [json.loads(p.read_text()) for p in SCHEMA_DIR.glob("*.json")]
+    registry = Registry().with_resources((d["$id"], Resource.from_contents(d)) for d in documents)
+    validator = Draft202012Validator(schema_for("fraud.alert.created"), registry=registry)
+    assert validator.is_valid(event("fraud.alert.created"))
+    assert not validator.is_valid(event("fraud.alert.created", risk_score=1.7))
+    assert not validator.is_valid(dict(event("fraud.alert.created"), created_at=3))
