@@ -106,8 +106,13 @@ SHARED = Path(__file__).resolve().parents[4].parent / "shared" / "data" / "banki
 @pytest.mark.slow
 @pytest.mark.skipif(not (SHARED / "train.csv").exists(), reason="../shared/data/banking77 is not laid beside the repo")
 def test_shipped_model_is_what_the_training_code_produces(tmp_path):
-    from plugins.categorisation.model import SHIPPED_MODEL
+    import numpy as np
 
     metrics = train(SHARED / "train.csv", SHARED / "categories.csv", tmp_path / "m", corrections=tmp_path / "none")
-    assert _digest(tmp_path / "m") == _digest(SHIPPED_MODEL)
-    assert metrics["accuracy"] >= 0.97
+    shipped, fresh = load_model(), load_model(tmp_path / "m")
+    # Same vocabulary and labels; weights equal up to float16 storage and solver round-off across
+    # library builds (byte equality holds on one machine, see test_training_is_reproducible…).
+    assert fresh.featurizer.to_json() == shipped.featurizer.to_json()
+    assert (fresh.intents, fresh.categories) == (shipped.intents, shipped.categories)
+    assert np.allclose(fresh.weights, shipped.weights, atol=2e-3)
+    assert metrics["accuracy"] == shipped.metadata["metrics"]["accuracy"] >= 0.97
