@@ -62,7 +62,8 @@ def _present(state: ZendeskState, kind: str, record: dict) -> dict:
     return people.present_org(record)
 
 
-def _sideloads(state: ZendeskState, records: list[dict]) -> dict:
+def sideloads(state: ZendeskState, records: list[dict]) -> dict:
+    """``include=users,groups,organizations`` sideloads for the given ticket records."""
     include = {part.strip() for part in flask.request.args.get("include", "").split(",") if part.strip()}
     out: dict[str, list[dict]] = {}
     if "users" in include:
@@ -109,7 +110,7 @@ def cursor_export(state: ZendeskState, kind: str, resource: str) -> dict:
             "before_url": absolute_url(flask.request.path, {**keep, "cursor": before_cursor}) if page else None,
             "before_cursor": before_cursor if page else None,
             "end_of_stream": not more_after}
-    body.update(_sideloads(state, records))
+    body.update(sideloads(state, records))
     return body
 
 
@@ -124,7 +125,7 @@ def time_export(state: ZendeskState, kind: str, resource: str) -> dict:
     body = {resource: records, "count": len(records), "end_of_stream": len(stream) <= per_page,
             "end_time": end_time,
             "next_page": absolute_url(flask.request.path, {**keep, "start_time": end_time})}
-    body.update(_sideloads(state, records))
+    body.update(sideloads(state, records))
     return body
 
 

@@ -73,6 +73,8 @@ class ZendeskState:
     jobs: dict[str, Job] = field(default_factory=dict)
     webhooks: dict[str, dict] = field(default_factory=dict)
     webhook_secrets: dict[str, str] = field(default_factory=dict)
+    # Idempotency-Key -> (request fingerprint, stored answer, when it was stored)
+    idempotency: dict[str, tuple[str, dict, datetime]] = field(default_factory=dict)
     # (kind, id) -> microsecond change stamp; strictly increasing across writes so (stamp, id) cursors
     # never skip a record that changes while a client pages through an export.
     stamps: dict[tuple[str, int], int] = field(default_factory=dict)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import flask
 
 from hub.sandbox.zendesk import jobs, tickets
 from hub.sandbox.zendesk.comments import present_audit, present_comment
-from hub.sandbox.zendesk.errors import invalid_value, not_found, parameter_missing
+from hub.sandbox.zendesk.errors import ZendeskApiError, invalid_value, not_found, parameter_missing
+from hub.sandbox.zendesk.incremental import sideloads
 from hub.sandbox.zendesk.pagination import list_page
 from hub.sandbox.zendesk.state import STATUS_ORDER, api_url, ts
 
@@ -16,6 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from hub.sandbox.zendesk.emulator import ZendeskEmulator
 
 SORTABLE = ("id", "created_at", "updated_at", "status")
+IDEMPOTENCY_TTL = timedelta(hours=2)  # Zendesk keeps idempotency keys for two hours
 
 
 def _sort_key(sort: str):
@@ -67,7 +72,9 @@ def register(bp: flask.Blueprint, emu: "ZendeskEmulator") -> None:
         if "external_id" in flask.request.args:
             items = [t for t in items if t["external_id"] == flask.request.args["external_id"]]
         ordered, key = sorted_tickets(items)
-        return list_page(ordered, key, "tickets", present=present)
+        page = list_page(ordered, key, "tickets", present=present)
+        page.update(sideloads(state(), page["tickets"]))
+        return page
 
     @route(bp, "/api/v2/tickets/count.json", methods=["GET"])
     def count_tickets():
@@ -76,13 +83,31 @@ def register(bp: flask.Blueprint, emu: "ZendeskEmulator") -> None:
 
     @route(bp, "/api/v2/tickets.json", methods=["POST"])
     def create_ticket():
+        key = flask.request.headers.get("Idempotency-Key")
+        fingerprint = hashlib.sha256(flask.request.get_data()).hexdigest()
+        if key:
+            stored = state().idempotency.get(key)
+            if stored is not None and state().now() - stored[2] < IDEMPOTENCY_TTL:
+                if stored[0] != fingerprint:
+                    raise ZendeskApiError(400, {"error": "IdempotentRequestError", "description":
+                                                "Request parameters do not match the original request "
+                                                "made with this idempotency key"})
+                answer = stored[1]
+                return flask.jsonify(answer), 201, {
+                    "Location": api_url(f"tickets/{answer['ticket']['id']}.json"), "x-idempotency-lookup": "hit"}
         result = tickets.create_ticket(state(), emu.body("ticket"), state().agent_id)
         body, status = write_result(result, 201)
-        return flask.jsonify(body), status, {"Location": api_url(f"tickets/{result.ticket['id']}.json")}
+        headers = {"Location": api_url(f"tickets/{result.ticket['id']}.json")}
+        if key:
+            # Only a ticket actually created is remembered; a refused request may be retried as is.
+            state().idempotency[key] = (fingerprint, json.loads(json.dumps(body)), state().now())
+            headers["x-idempotency-lookup"] = "miss"
+        return flask.jsonify(body), status, headers
 
     @route(bp, "/api/v2/tickets/<int:ticket_id>.json", methods=["GET"])
     def show_ticket(ticket_id):
-        return {"ticket": present(tickets.get_live(state(), ticket_id))}
+        ticket = present(tickets.get_live(state(), ticket_id))
+        return {"ticket": ticket, **sideloads(state(), [ticket])}
 
     @route(bp, "/api/v2/tickets/<int:ticket_id>.json", methods=["PUT"])
     def update_ticket(ticket_id):
@@ -103,8 +128,9 @@ def register(bp: flask.Blueprint, emu: "ZendeskEmulator") -> None:
         else:
             ids = jobs.parse_ids(args.get("ids"))
             found = [t for i in ids if (t := state().live_ticket(i)) is not None]
-        return {"tickets": [present(t) for t in found], "next_page": None, "previous_page": None,
-                "count": len(found)}
+        shown = [present(t) for t in found]
+        return {"tickets": shown, "next_page": None, "previous_page": None, "count": len(found),
+                **sideloads(state(), shown)}
 
     def job_answer(job):
         return {"job_status": jobs.present_job(job, fresh=True)}

@@ -170,3 +170,27 @@ def test_malformed_json_is_400_not_500(api):
 def test_unknown_endpoint_is_invalid_endpoint(api):
     response = api("GET", "/api/v2/no_such_thing.json")
     assert response.status_code == 404 and response.json()["error"] == "InvalidEndpoint"
+
+
+def test_idempotency_key_creates_one_ticket(api, sandbox):
+    payload = {"ticket": {"subject": "Payment failed", "comment": {"body": "Declined"}, "external_id": "EV-1"}}
+    first = api("POST", "/api/v2/tickets.json", json=payload, headers={"Idempotency-Key": "evt-1"})
+    again = api("POST", "/api/v2/tickets.json", json=payload, headers={"Idempotency-Key": "evt-1"})
+    assert first.status_code == again.status_code == 201
+    assert first.headers["x-idempotency-lookup"] == "miss" and again.headers["x-idempotency-lookup"] == "hit"
+    assert first.json()["ticket"]["id"] == again.json()["ticket"]["id"]
+    assert len(api("GET", "/api/v2/tickets.json").json()["tickets"]) == 1
+    other = dict(payload, ticket=dict(payload["ticket"], subject="Different"))
+    clash = api("POST", "/api/v2/tickets.json", json=other, headers={"Idempotency-Key": "evt-1"})
+    assert clash.status_code == 400 and clash.json()["error"] == "IdempotentRequestError"
+    sandbox.sandbox.advance_clock(2 * 3600 + 1)
+    later = api("POST", "/api/v2/tickets.json", json=payload, headers={"Idempotency-Key": "evt-1"})
+    assert later.json()["ticket"]["id"] != first.json()["ticket"]["id"]  # the key expired after two hours
+
+
+def test_sideloading_users_on_show_and_list(zc, api):
+    ticket = new_ticket(zc).ticket
+    shown = api("GET", f"/api/v2/tickets/{ticket.id}.json", params={"include": "users"}).json()
+    assert {u["email"] for u in shown["users"]} == {"jane.doe@example.com", "agent@sandbox.test"}
+    listed = api("GET", "/api/v2/tickets.json", params={"include": "users,groups"}).json()
+    assert "users" in listed and listed["groups"] == []
