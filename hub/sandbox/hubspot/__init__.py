@@ -15,7 +15,7 @@ import flask
 from werkzeug.routing import BaseConverter
 
 from hub.sandbox.core import Emulator
-from hub.sandbox.hubspot import associations, batch, errors, objects, properties, search, webhooks
+from hub.sandbox.hubspot import associations, batch, errors, objects, owners, properties, search, webhooks
 from hub.sandbox.hubspot.seeding import load_dataset
 from hub.sandbox.hubspot.store import PortalStore
 
@@ -51,7 +51,7 @@ class HubSpotEmulator(Emulator):
     def blueprint(self) -> flask.Blueprint:
         bp = flask.Blueprint("hubspot", __name__)
         bp.record_once(lambda state: state.app.url_map.converters.setdefault("objtype", ObjectTypeConverter))
-        for module in (objects, batch, search, associations, properties, webhooks):
+        for module in (objects, batch, search, associations, properties, owners, webhooks):
             module.register(bp, self)
         bp.register_error_handler(errors.HubSpotError, errors.error_response)
         bp.after_request(self._flush_webhooks)

@@ -10,6 +10,7 @@ from typing import Callable
 from hub.sandbox.hubspot import catalog
 from hub.sandbox.hubspot.associations_store import AssociationStore
 from hub.sandbox.hubspot.errors import HubSpotError, not_found, property_errors, property_problem, validation
+from hub.sandbox.hubspot.owners import owner_ids
 from hub.sandbox.hubspot.values import iso_ms, normalise
 
 ALWAYS_RETURNED = ("hs_object_id",)
@@ -38,6 +39,7 @@ class PortalStore:
 
     def clear(self) -> None:
         stamp = iso_ms(self.now())
+        self.portal_created = stamp
         self.types: dict[str, catalog.ObjectType] = dict(catalog.STANDARD_TYPES)
         self.records: dict[str, dict[str, Record]] = {name: {} for name in self.types}
         self.order: dict[str, list[int]] = {name: [] for name in self.types}
@@ -144,6 +146,8 @@ class PortalStore:
                     name, "READ_ONLY_VALUE", f'"{name}" is a read only property; its value cannot be set.'))
                 continue
             stored, problem = normalise(name, definition, value, type_name)
+            if stored is not None and name == "hubspot_owner_id" and stored not in owner_ids():
+                problem = property_problem(name, "INVALID_OPTION", f"{stored} is not a valid owner id")
             if problem:
                 problems.append(problem)
             else:

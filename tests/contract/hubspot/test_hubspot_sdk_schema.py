@@ -125,3 +125,20 @@ def test_ticket_pipeline_and_stages(hs):
                       ("4", "Closed", "CLOSED")]
     assert hs.crm.pipelines.pipelines_api.get_by_id("tickets", "0").label == "Support Pipeline"
     assert hs.crm.pipelines.pipeline_stages_api.get_by_id("tickets", "0", "4").label == "Closed"
+
+
+def test_owners_and_owner_assignment(hs):
+    from hubspot.crm.tickets.exceptions import ApiException
+    owners = hs.crm.owners.owners_api.get_page(limit=2)
+    assert len(owners.results) == 2 and owners.paging.next.after
+    everyone = hs.crm.owners.get_all()
+    assert len(everyone) == 4 and all(o.teams for o in everyone)
+    fraud = hs.crm.owners.owners_api.get_page(email="lena.fischer@sandbox.test").results[0]
+    assert hs.crm.owners.owners_api.get_by_id(str(fraud.user_id), id_property="userId").id == fraud.id
+    ticket = hs.crm.tickets.basic_api.create(TicketInput(properties={
+        "subject": "Fraud", "hs_pipeline_stage": "1", "hubspot_owner_id": fraud.id}))
+    assert ticket.properties["hubspot_owner_id"] == fraud.id
+    with pytest.raises(ApiException) as caught:
+        hs.crm.tickets.basic_api.create(TicketInput(properties={
+            "subject": "Fraud", "hs_pipeline_stage": "1", "hubspot_owner_id": "123"}))
+    assert "INVALID_OPTION" in caught.value.body
