@@ -130,15 +130,22 @@ def rotate(store: HeaderStore, envelope: Envelope, new_kek_id: str | None = None
 
     Online and resumable: each document's header is replaced atomically and names its own KEK, so a crash
     leaves every document readable (old KEKs stay usable until the end) and running ``rotate`` again with
-    the same ``new_kek_id`` (or none, once the new key is active) finishes the job. Old KEKs are retired only
-    when a final pass finds no document still using them.
+    the same ``new_kek_id`` (or none) finishes the job. Without ``new_kek_id``: a configured ``standby`` key
+    is used if there is one, else an unfinished rotation is resumed, else a new key file is generated.
+    Old KEKs are retired only when a final pass finds no document still using them.
     """
     keyring = envelope.keyring
-    if new_kek_id is None or new_kek_id != keyring.active_id:
-        if new_kek_id is None and _rotation_pending(keyring):
+    if new_kek_id is None:
+        records = keyring.records()
+        standby = sorted((r for r in records if r.status == "standby"), key=lambda r: r.created)
+        if standby:
+            new_kek_id = keyring.add(standby[-1].kek_id)  # a key configured for this rotation
+        elif any(r.status == "decrypt" for r in records):
             new_kek_id = keyring.active_id  # resume the unfinished rotation instead of starting another
         else:
-            new_kek_id = keyring.add(new_kek_id)
+            new_kek_id = keyring.add()
+    elif new_kek_id != keyring.active_id:
+        new_kek_id = keyring.add(new_kek_id)
     report = RotationReport(kek_id=new_kek_id)
     # The second pass catches documents another process wrapped with the old KEK during the first.
     for counting in (True, False):
@@ -160,7 +167,3 @@ def rotate(store: HeaderStore, envelope: Envelope, new_kek_id: str | None = None
                 keyring.retire(record.kek_id)
                 report.retired.append(record.kek_id)
     return report
-
-
-def _rotation_pending(keyring: Keyring) -> bool:
-    return any(r.status == "decrypt" for r in keyring.records())

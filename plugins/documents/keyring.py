@@ -8,8 +8,9 @@ Where the material lives (the documented choice):
   so back up and protect that directory accordingly.
 ``keys.json`` holds only metadata (id, created, status, source) and a key check value (an HMAC of a fixed
 string under the key) that catches a wrong configured key at start-up without revealing the key.
-Statuses: ``active`` (exactly one; wraps new data keys), ``decrypt`` (still unwraps, awaiting rotation),
-``retired`` (refused).
+Statuses: ``active`` (exactly one; wraps new data keys), ``decrypt`` (a former active key that still unwraps
+until rotation has moved every data key off it), ``standby`` (configured later, waiting for ``keys rotate``
+to make it active), ``retired`` (refused).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from hub import clock
 from hub.errors import DeskbridgeError
 
 KEK_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-STATUSES = ("active", "decrypt", "retired")
+STATUSES = ("active", "decrypt", "standby", "retired")
 
 
 class KeyringError(DeskbridgeError):
@@ -148,12 +149,12 @@ class Keyring:
         self._seen = (info.st_mtime_ns, info.st_size)
 
     def _adopt_configured(self) -> None:
-        """Configured keys unknown to keys.json are recorded; the first one becomes active if none is."""
+        """Configured keys unknown to keys.json are recorded (``standby``); the first becomes active if none is."""
         changed = False
         for kek_id, material in self._configured.items():
             record = self._records.get(kek_id)
             if record is None:
-                status = "decrypt" if self._active_record() else "active"
+                status = "standby" if self._active_record() else "active"
                 self._records[kek_id] = KekRecord(kek_id, clock.isoformat(clock.now()), status, "config",
                                                   key_check_value(material))
                 changed = True

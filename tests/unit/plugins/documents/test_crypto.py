@@ -235,3 +235,13 @@ def test_rotation_reports_tampered_document_and_keeps_old_key(envelope):
     assert list(report.failed) == ["d3"] and report.rewrapped == 4
     assert report.retired == []
     assert {r.kek_id: r.status for r in envelope.keyring.records()}[old] == "decrypt"
+
+
+def test_rotation_without_id_picks_the_newly_configured_key(tmp_path):
+    k1, k2 = os.urandom(32), os.urandom(32)
+    store = _fill(Envelope(Keyring(tmp_path, configured={"k1": k1})), 10)
+    envelope = Envelope(Keyring(tmp_path, configured={"k1": k1, "k2": k2}))
+    assert {r.kek_id: r.status for r in envelope.keyring.records()} == {"k1": "active", "k2": "standby"}
+    report = rotate(store, envelope)
+    assert (report.kek_id, report.rewrapped, report.retired) == ("k2", 10, ["k1"])
+    assert not (tmp_path / "keys").exists(), "no key file generated when a configured key is waiting"

@@ -1,0 +1,179 @@
+"""Routes: the customer's secure upload page (``/s/upload/<token>``) and the agent's download link.
+
+The download needs a console login (``session["console_user"]``, set by the console) or an admin API token
+(``Authorization: Bearer``, scope ``admin``); every access, allowed or not, is audited.
+Files are always served as attachments with ``nosniff`` and ``no-store``.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from flask import Blueprint, Response, current_app, request, session
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from hub.api import hash_token
+from hub.db import ApiToken
+from hub.pipeline import EventContext
+from plugins.documents.crypto import DecryptionError
+from plugins.documents.service import (
+    PLUGIN,
+    LinkError,
+    config_of,
+    download_token,
+    expiry,
+    link,
+    read_token,
+    store_for,
+)
+from plugins.documents.store import DocumentNotFound
+from plugins.documents.uploads import UploadRejected
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>{title}</title>
+<style>
+body{{font:16px/1.5 system-ui,sans-serif;margin:0;padding:1.25rem;max-width:32rem;margin-inline:auto;color:#1a1a1a}}
+h1{{font-size:1.35rem}} .box{{border:1px solid #ccc;border-radius:.75rem;padding:1rem}}
+input[type=file]{{width:100%;padding:1rem 0;font-size:1rem}}
+button{{width:100%;padding:.9rem;font-size:1.05rem;border:0;border-radius:.6rem;background:#0b5;color:#fff}}
+.err{{color:#a00}} small{{color:#555}}
+</style></head><body><h1>{title}</h1>{body}</body></html>"""
+
+_FORM = """<div class="box"><p>Upload a photo or scan of the requested document. Accepted: PDF, JPEG or PNG,
+up to {max_mb} MB. The file is encrypted as soon as it arrives and only your support team can open it.</p>
+{error}
+<form method="post" enctype="multipart/form-data">
+<input type="file" name="document" accept=".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png" required>
+<button type="submit">Send securely</button></form>
+<p><small>This link works once.</small></p></div>"""
+
+
+def _page(title: str, body: str, status: int = 200) -> Response:
+    response = Response(_PAGE.format(title=escape(title), body=body), status=status, mimetype="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"
+    return response
+
+
+def _audit(hub, actor: str, action: str, target: str, outcome: str, **detail) -> None:
+    with hub.db.session() as db:
+        EventContext(hub, db).audit(actor, action, target, outcome, source=request.remote_addr, **detail)
+
+
+def create_blueprint(hub) -> Blueprint:
+    bp = Blueprint("documents", __name__)
+
+    @bp.before_request
+    def _allow_upload_size():
+        # The app-wide body cap is the webhook one (1 MiB); an upload may be larger.
+        request.max_content_length = config_of(hub).max_upload_bytes + 64 * 1024
+
+    @bp.errorhandler(LinkError)
+    def _link_error(exc: LinkError):
+        return _page("Link not usable", f'<p class="err">{escape(str(exc))}</p>', exc.status)
+
+    @bp.errorhandler(413)
+    def _too_large(_exc):
+        return _page("File too large", f"<p class=\"err\">The file is larger than "
+                     f"{config_of(hub).max_upload_bytes // (1024 * 1024)} MB.</p>", 413)
+
+    @bp.get("/s/upload/<token>")
+    def upload_form(token: str):
+        config = config_of(hub)
+        claims = read_token(hub, "upload", token, config.upload_link_hours)
+        _require_unused(hub, claims)
+        return _page("Send your document", _FORM.format(max_mb=config.max_upload_bytes // (1024 * 1024),
+                                                         error=""))
+
+    @bp.post("/s/upload/<token>")
+    def upload(token: str):
+        config = config_of(hub)
+        claims = read_token(hub, "upload", token, config.upload_link_hours)
+        _require_unused(hub, claims)
+        sent = request.files.get("document")
+        if sent is None or not sent.filename:
+            return _retry(config, "Choose a file first.", 400)
+        data = sent.read(config.max_upload_bytes + 1)
+        store = store_for(hub)
+        try:
+            doc_id = store.put(claims["t"], claims["c"], sent.filename, data)
+        except UploadRejected as exc:
+            _audit(hub, f"customer:{claims['c']}", "document.upload", f"{claims['s']}:{claims['t']}", "rejected",
+                   reason=exc.reason)
+            return _retry(config, f"This file was not accepted: {exc.reason}.", exc.status)
+        info = store.info(doc_id)
+        try:
+            with hub.db.session() as db:
+                ctx = EventContext(hub, db)
+                state = ctx.state(PLUGIN)
+                # The primary key on (plugin, key) makes the link single-use even under concurrent posts.
+                state.set(f"used:{claims['n']}", {"doc_id": doc_id})
+                db.flush()
+                url = link(hub, "/documents/download/" + download_token(hub, doc_id, claims["t"]))
+                ctx.emit(claims["s"], "add_internal_note", {"ticket_id": claims["t"], "body": (
+                    f"The customer uploaded a document ({info.kind.upper()}, {max(1, info.size // 1024)} KB), stored "
+                    f"encrypted. Download (console login required, link valid until "
+                    f"{expiry(config.download_link_hours)}): {url}")}, key=f"docs:{doc_id}:note")
+                ctx.audit(f"customer:{claims['c']}", "document.upload", f"document:{doc_id}", "ok",
+                          source=request.remote_addr, ticket=f"{claims['s']}:{claims['t']}", size=info.size)
+        except IntegrityError:
+            store.delete(doc_id)
+            raise LinkError("this link has already been used", 410) from None
+        return _page("Thank you", "<p>Your document was received and stored securely. You can close this page.</p>")
+
+    @bp.get("/documents/download/<token>")
+    def download(token: str):
+        config = config_of(hub)
+        actor = _agent()
+        claims = read_token(hub, "download", token, config.download_link_hours)
+        target = f"document:{claims['d']}"
+        if actor is None:
+            _audit(hub, "anonymous", "document.download", target, "denied", reason="not logged in")
+            return _page("Login required", "<p>Log in to the Deskbridge console, then open this link again.</p>", 401)
+        try:
+            filename, mime, content = store_for(hub).get(claims["d"], ticket_id=claims["t"])
+        except (DocumentNotFound, DecryptionError) as exc:
+            _audit(hub, actor, "document.download", target, "failed", reason=str(exc))
+            return _page("Document unavailable", "<p>This document no longer exists or cannot be opened.</p>", 404)
+        _audit(hub, actor, "document.download", target, "ok", ticket=claims["t"])
+        response = Response(content, mimetype=mime)
+        response.headers.set("Content-Disposition", "attachment", filename=filename)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        return response
+
+    return bp
+
+
+def _retry(config, message: str, status: int) -> Response:
+    form = _FORM.format(max_mb=config.max_upload_bytes // (1024 * 1024), error=f'<p class="err">{escape(message)}</p>')
+    return _page("Send your document", form, status)
+
+
+def _require_unused(hub, claims: dict) -> None:
+    with hub.db.session() as db:
+        if EventContext(hub, db).state(PLUGIN).get(f"used:{claims['n']}") is not None:
+            raise LinkError("this link has already been used", 410)
+
+
+def _agent() -> str | None:
+    """The logged-in console user, or the name of a valid admin API token; None when neither."""
+    user = session.get("console_user")
+    if user:
+        return f"console:{user}"
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return None
+    hub = current_app.extensions["deskbridge"]
+    with hub.db.session() as db:
+        token = db.execute(select(ApiToken).where(ApiToken.token_hash == hash_token(header[7:].strip()),
+                                                  ApiToken.revoked.is_(False))).scalar_one_or_none()
+        if token is None or "admin" not in token.scopes.split(","):
+            return None
+        return f"token:{token.name}"
