@@ -25,7 +25,7 @@ from plugins.escalation.rules import Action, EscalationSettings, TicketState, Tr
 
 PLUGIN = "escalation"
 SLA_TYPES = {"sla.warning", "sla.breached"}
-TICKET_TYPES = {"ticket.created", "ticket.updated"}
+TICKET_TYPES = {"ticket.created", "ticket.updated", "ticket.deleted"}
 BATCH = 50  # tickets per job transaction
 CREATE_OPERATIONS = frozenset({"create_ticket", "upsert_ticket", "create_case", "upsert_case"})
 CATEGORIES = (
@@ -76,6 +76,9 @@ def handle_event(event, ctx) -> None:
         key, record, trigger = _load_for_ticket(ctx, event)
         if key is None:
             return
+        if event.type == "ticket.deleted":
+            # A deleted ticket is closed like a solved one: nothing further fires for it.
+            record["state"]["closed"] = True
     else:
         return
     _evaluate_and_act(ctx, key, record, trigger)

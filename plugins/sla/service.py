@@ -38,6 +38,7 @@ from plugins.sla.tickets import (
 )
 
 PLUGIN = "sla"
+DELETED = "ticket.deleted"
 EVENT_TYPES = {"warning": "sla.warning", "breach": "sla.breached"}
 BATCH = 50  # tickets per job transaction
 CREATE_OPERATIONS = frozenset({"create_ticket", "upsert_ticket", "create_case", "upsert_case"})
@@ -91,12 +92,14 @@ def lock_record(ctx, key: str) -> None:
 
 def handle_event(event, ctx) -> None:
     """``on_event``: start, update and stop clocks from canonical ticket and comment events."""
-    if event.source == PLUGIN or event.type not in TICKET_EVENTS | COMMENT_EVENTS:
+    if event.source == PLUGIN or event.type not in TICKET_EVENTS | COMMENT_EVENTS | {DELETED}:
         return
     rt = runtime(ctx.hub)
     store = ctx.state(PLUGIN)
     system = str(event.data.get("system") or event.source)
-    if event.type in COMMENT_EVENTS:
+    if event.type == DELETED:
+        _on_deleted(store, ctx, system, ticket_of(event.data))
+    elif event.type in COMMENT_EVENTS:
         _on_comment(rt, store, ctx, system, event)
     else:
         _on_ticket(rt, store, ctx, system, event)
@@ -168,6 +171,23 @@ def _on_ticket(rt: Runtime, store, ctx, system: str, event) -> None:
     _save(store, key, record, clock, facts["external_id"])
     _write_due(rt, ctx, key, record, clock)
     store.set(f"clock:{key}", record)
+
+
+def _on_deleted(store, ctx, system: str, ticket: Mapping) -> None:
+    """A deleted ticket stops measuring: its clock, wake-up and aliases go."""
+    key = _resolve(store, system, str(ticket.get("id")), ticket.get("external_id"))
+    if key is None:
+        return
+    lock_record(ctx, key)
+    record = store.get(f"clock:{key}") or {"records": {}, "facts": {}}
+    for other, record_id in record["records"].items():
+        store.delete(f"alias:{other}:{record_id}")
+    if record["facts"].get("external_id"):
+        store.delete(f"alias:ext:{record['facts']['external_id']}")
+    store.delete(f"alias:{system}:{ticket.get('id')}")
+    store.delete(f"clock:{key}")
+    store.delete(f"wake:{key}")
+    ctx.audit("sla", "sla.stopped", key, "ok", reason="ticket deleted")
 
 
 def _on_comment(rt: Runtime, store, ctx, system: str, event) -> None:

@@ -2,6 +2,7 @@ from datetime import timedelta
 
 import pytest
 
+from hub.inbox import store_event
 from plugins.escalation.service import run_timers
 from plugins.sla.service import run_due
 
@@ -135,3 +136,16 @@ def test_hub_created_ticket_is_escalated_and_counted(drive):
     assert desk.calls[1][1] == {"ticket_id": "777", "followers_add": ["investor-desk@bank.test"]}
     text = d.hub.metrics.render().decode()
     assert 'deskbridge_escalations_total{level="1",rule="investor"} 1.0' in text
+
+
+def test_deleted_ticket_is_not_escalated(drive):
+    d = drive({"sla": SLA, "escalation": ESCALATION})
+    d.send("ticket.created", ticket())
+    d.send("ticket.deleted", {"system": "zendesk", "id": 101})
+    with d.hub.db.session() as session:
+        store_event(session, "sla", "late", "sla.breached", {
+            "kind": "breach", "ticket": "zendesk:101", "ticket_key": "zendesk:101", "target": "first_response",
+            "cycle": 0, "policy": "access", "at": "2026-01-13T10:15:00Z", "due_at": "2026-01-13T10:15:00Z",
+            "facts": {"category": "account_access"}, "records": {"zendesk": "101"}})
+    d.drain()
+    assert ops(d) == []

@@ -185,3 +185,11 @@ def test_a_broken_record_does_not_stop_the_others(drive):
     assert run_due(d.hub, T0 + timedelta(minutes=20)) == 2
     d.drain()
     assert [t for t, _, _ in d.inbox("sla")] == ["sla.warning", "sla.breached"]
+
+
+def test_deleted_ticket_stops_its_clock(drive):
+    d = drive({"sla": SLA})
+    d.send("ticket.created", ticket())
+    d.send("ticket.deleted", {"system": "zendesk", "id": 101})
+    assert run_due(d.hub, T0 + timedelta(days=1)) == 0
+    assert [a["reason"] for a in d.audit("sla.stopped")] == ["ticket deleted"]
