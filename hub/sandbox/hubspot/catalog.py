@@ -185,8 +185,7 @@ def property_definition(name: str, label: str, type_: str, field_type: str, opti
     return {
         "name": name, "label": label, "type": type_, "fieldType": field_type, "description": "",
         "groupName": group,
-        "options": [{"label": o if o not in ("true", "false") else o.capitalize(), "value": o,
-                     "displayOrder": i, "hidden": False, "description": ""} for i, o in enumerate(options)],
+        "options": [_option(o, i) for i, o in enumerate(options)],
         "displayOrder": order, "calculated": False, "externalOptions": False,
         "hasUniqueValue": "unique" in flags, "hidden": False, "hubspotDefined": hubspot_defined,
         "showCurrencySymbol": False, "formField": not hubspot_defined or name in ("email", "firstname", "lastname"),
@@ -196,12 +195,20 @@ def property_definition(name: str, label: str, type_: str, field_type: str, opti
     }
 
 
+def _option(option, order: int) -> dict:
+    """An option from a value, or from a ``(value, label)`` pair."""
+    value, label = option if isinstance(option, tuple) else (option, option)
+    if label in ("true", "false"):
+        label = label.capitalize()
+    return {"label": label, "value": value, "displayOrder": order, "hidden": False, "description": ""}
+
+
 def default_properties(type_name: str, stamp: str) -> dict[str, dict]:
     """Every property definition a fresh portal has for ``type_name`` (HubSpot's plus the hub's)."""
     group = _GROUP_OF.get(type_name, type_name.replace("-", "_") + "_information")
     out: dict[str, dict] = {}
     standard = _STANDARD_PROPS.get(type_name, _CUSTOM_PROPS)
-    for order, row in enumerate(_COMMON + standard):
+    for row in _COMMON + standard:
         out[row[0]] = property_definition(*row, group=group, hubspot_defined=True, order=-1, stamp=stamp)
     for order, row in enumerate(_HUB_PROPS.get(type_name, [])):
         out[row[0]] = property_definition(*row, group=_HUB_GROUP, hubspot_defined=False, order=order, stamp=stamp)

@@ -38,7 +38,7 @@ def register(bp: flask.Blueprint, emu: "HubSpotEmulator") -> None:
             return ()
         if not isinstance(raw, list) or any(not isinstance(o, dict) or "value" not in o for o in raw):
             raise validation("options must be a list of {label, value} objects")
-        return tuple(str(o["value"]) for o in raw)
+        return tuple((str(o["value"]), str(o.get("label") or o["value"])) for o in raw)
 
     def group_names(type_name: str) -> set[str]:
         return {g["name"] for g in store.groups[type_name] if not g["archived"]}

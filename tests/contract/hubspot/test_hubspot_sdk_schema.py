@@ -142,3 +142,19 @@ def test_owners_and_owner_assignment(hs):
         hs.crm.tickets.basic_api.create(TicketInput(properties={
             "subject": "Fraud", "hs_pipeline_stage": "1", "hubspot_owner_id": "123"}))
     assert "INVALID_OPTION" in caught.value.body
+
+
+def test_created_enumeration_property_validates_its_options(hs):
+    from hubspot.crm.properties import OptionInput
+    from hubspot.crm.tickets.exceptions import ApiException
+    created = hs.crm.properties.core_api.create("tickets", PropertyCreate(
+        name="dispute_stage", label="Dispute stage", type="enumeration", field_type="select", group_name="deskbridge",
+        options=[OptionInput(label="Evidence due", value="evidence_due", display_order=0, hidden=False),
+                 OptionInput(label="Won", value="won", display_order=1, hidden=False)]))
+    assert [(o.value, o.label) for o in created.options] == [("evidence_due", "Evidence due"), ("won", "Won")]
+    ticket = hs.crm.tickets.basic_api.create(TicketInput(properties={
+        "subject": "d", "hs_pipeline_stage": "1", "dispute_stage": "won"}))
+    assert ticket.properties["dispute_stage"] == "won"
+    with pytest.raises(ApiException):
+        hs.crm.tickets.basic_api.create(TicketInput(properties={
+            "subject": "d", "hs_pipeline_stage": "1", "dispute_stage": "lost"}))
