@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 from typing import TYPE_CHECKING
 
 import flask
 
-from hub.sandbox.zendesk import jobs, people, search, tickets
+from hub.sandbox.zendesk import jobs, people, search, tickets, webhooks
 from hub.sandbox.zendesk.errors import invalid_value, not_found, parameter_missing
 from hub.sandbox.zendesk.pagination import list_page
 
@@ -31,6 +32,17 @@ def register(bp: flask.Blueprint, emu: "ZendeskEmulator") -> None:
     def job_answer(job):
         return {"job_status": jobs.present_job(job, fresh=True)}
 
+    def make_user(data):
+        user = people.create_user(st(), data)
+        webhooks.deliver_user(emu, user, webhooks.user_events(None, user))
+        return user
+
+    def change_user(user, data):
+        before = copy.deepcopy(user)
+        people.update_user(st(), user, data)
+        webhooks.deliver_user(emu, user, webhooks.user_events(before, user))
+        return user
+
     # -- users -------------------------------------------------------------------------------------------
     @route(bp, "/api/v2/users.json", methods=["GET"])
     def list_users():
@@ -45,7 +57,7 @@ def register(bp: flask.Blueprint, emu: "ZendeskEmulator") -> None:
 
     @route(bp, "/api/v2/users.json", methods=["POST"])
     def create_user():
-        return {"user": people.present_user(people.create_user(st(), emu.body("user")))}, 201
+        return {"user": people.present_user(make_user(emu.body("user")))}, 201
 
     @route(bp, "/api/v2/users/me.json", methods=["GET"])
     def me():
@@ -61,14 +73,16 @@ def register(bp: flask.Blueprint, emu: "ZendeskEmulator") -> None:
     @route(bp, "/api/v2/users/<int:user_id>.json", methods=["PUT"])
     def update_user(user_id):
         user = people.get_user(st(), user_id)
-        return {"user": people.present_user(people.update_user(st(), user, emu.body("user")))}
+        return {"user": people.present_user(change_user(user, emu.body("user")))}
 
     @route(bp, "/api/v2/users/<int:user_id>.json", methods=["DELETE"])
     def delete_user(user_id):
         user = people.get_user(st(), user_id)
         if user_id == st().agent_id:
             raise invalid_value("You cannot delete yourself")
-        return {"user": people.present_user(people.soft_delete_user(st(), user))}
+        people.soft_delete_user(st(), user)
+        webhooks.deliver_user(emu, user, [("user.deleted", {})])
+        return {"user": people.present_user(user)}
 
     @route(bp, "/api/v2/users/show_many.json", methods=["GET"])
     def show_many_users():
@@ -85,8 +99,8 @@ def register(bp: flask.Blueprint, emu: "ZendeskEmulator") -> None:
     def upsert_user(data):
         existing = people.find_user_for_upsert(st(), data)
         if existing is None:
-            return people.create_user(st(), data), True
-        return people.update_user(st(), existing, data), False
+            return make_user(data), True
+        return change_user(existing, data), False
 
     @route(bp, "/api/v2/users/create_or_update.json", methods=["POST"])
     def create_or_update_user():
@@ -98,7 +112,7 @@ def register(bp: flask.Blueprint, emu: "ZendeskEmulator") -> None:
         items = emu.body("users", list)
         jobs.check_bulk(items, "users")
         return job_answer(jobs.run_job(st(), "bulk_create_users", "create", items,
-                                       lambda item: (people.create_user(st(), item)["id"], None)))
+                                       lambda item: (make_user(item)["id"], None)))
 
     @route(bp, "/api/v2/users/create_or_update_many.json", methods=["POST"])
     def create_or_update_many_users():
@@ -124,7 +138,7 @@ def register(bp: flask.Blueprint, emu: "ZendeskEmulator") -> None:
 
         def work(item):
             user = people.get_user(st(), int(item.get("id") or 0))
-            return people.update_user(st(), user, item)["id"], None
+            return change_user(user, item)["id"], None
 
         return job_answer(jobs.run_job(st(), "bulk_update_users", "update", items, work))
 

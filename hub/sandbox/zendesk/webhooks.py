@@ -73,28 +73,77 @@ def create_webhook(state: ZendeskState, data: dict) -> dict:
     return hook
 
 
-def _payload(state: ZendeskState, ticket: dict, event_type: str, event: dict, actor_id: int) -> dict:
-    def sid(value):
-        return None if value is None else str(value)
+def _sid(value):
+    return None if value is None else str(value)
 
-    detail = {"actor_id": sid(actor_id), "assignee_id": sid(ticket["assignee_id"]),
-              "brand_id": sid(ticket["brand_id"]), "created_at": ticket["created_at"],
-              "custom_status": sid(CUSTOM_STATUS_IDS.get(ticket["status"])), "description": ticket["description"],
-              "external_id": ticket["external_id"], "form_id": sid(ticket["ticket_form_id"]),
-              "group_id": sid(ticket["group_id"]), "id": str(ticket["id"]), "is_public": ticket["is_public"],
-              "organization_id": sid(ticket["organization_id"]),
-              "priority": ticket["priority"].upper() if ticket["priority"] else None,
-              "requester_id": sid(ticket["requester_id"]), "status": ticket["status"].upper(),
-              "subject": ticket["subject"], "submitter_id": sid(ticket["submitter_id"]), "tags": ticket["tags"],
-              "type": ticket["type"].upper() if ticket["type"] else None, "updated_at": ticket["updated_at"],
-              "via": {"channel": "web_service"}}
+
+def ticket_detail(ticket: dict, actor_id: int) -> dict:
+    return {"actor_id": _sid(actor_id), "assignee_id": _sid(ticket["assignee_id"]),
+            "brand_id": _sid(ticket["brand_id"]), "created_at": ticket["created_at"],
+            "custom_status": _sid(CUSTOM_STATUS_IDS.get(ticket["status"])), "description": ticket["description"],
+            "external_id": ticket["external_id"], "form_id": _sid(ticket["ticket_form_id"]),
+            "group_id": _sid(ticket["group_id"]), "id": str(ticket["id"]), "is_public": ticket["is_public"],
+            "organization_id": _sid(ticket["organization_id"]),
+            "priority": ticket["priority"].upper() if ticket["priority"] else None,
+            "requester_id": _sid(ticket["requester_id"]), "status": ticket["status"].upper(),
+            "subject": ticket["subject"], "submitter_id": _sid(ticket["submitter_id"]), "tags": ticket["tags"],
+            "type": ticket["type"].upper() if ticket["type"] else None, "updated_at": ticket["updated_at"],
+            "via": {"channel": "web_service"}}
+
+
+def user_detail(user: dict) -> dict:
+    return {"created_at": user["created_at"], "email": user["email"], "external_id": user["external_id"],
+            "default_group_id": _sid(user.get("default_group_id")), "id": str(user["id"]),
+            "organization_id": _sid(user["organization_id"]), "role": user["role"],
+            "updated_at": user["updated_at"]}
+
+
+USER_CHANGE_EVENTS = {"name": "user.name_changed", "external_id": "user.external_id_changed",
+                      "role": "user.role_changed", "notes": "user.notes_changed", "details": "user.details_changed",
+                      "time_zone": "user.time_zone_changed", "default_group_id": "user.default_group_changed",
+                      "active": "user.active_changed", "alias": "user.alias_changed"}
+
+
+def user_events(before: dict | None, after: dict) -> list[tuple[str, dict]]:
+    """The user events Zendesk emits for one create (``before`` None) or update."""
+    if before is None:
+        return [("user.created", {})]
+    events = []
+    for key, event_type in USER_CHANGE_EVENTS.items():
+        if before.get(key) != after.get(key):
+            events.append((event_type, {"current": after.get(key), "previous": before.get(key)}))
+    if before.get("email") != after.get("email"):
+        events.append(("user.identity_changed", {
+            "current": {"type": "email", "value": after.get("email"), "primary": True},
+            "previous": {"type": "email", "value": before.get("email"), "primary": True}}))
+    if before.get("tags") != after.get("tags"):
+        old, new = before.get("tags") or [], after.get("tags") or []
+        events.append(("user.tags_changed", {"tags_added": [t for t in new if t not in old],
+                                             "tags_removed": [t for t in old if t not in new]}))
+    old_fields, new_fields = before.get("user_fields") or {}, after.get("user_fields") or {}
+    for key in sorted(set(old_fields) | set(new_fields)):
+        if old_fields.get(key) != new_fields.get(key):
+            events.append(("user.custom_field_changed", {"current": new_fields.get(key),
+                                                         "previous": old_fields.get(key), "field": {"key": key}}))
+    return events
+
+
+def _envelope(state: ZendeskState, subject: str, detail: dict, event_type: str, event: dict) -> dict:
     return {"account_id": ACCOUNT_ID, "detail": detail, "event": event, "id": str(uuid.uuid4()),
-            "subject": f"zen:ticket:{ticket['id']}", "time": ts(state.now()),
-            "type": f"zen:event-type:{event_type}", "zendesk_event_version": EVENT_VERSION}
+            "subject": subject, "time": ts(state.now()), "type": f"zen:event-type:{event_type}",
+            "zendesk_event_version": EVENT_VERSION}
 
 
 def deliver(emulator: "ZendeskEmulator", ticket: dict, events: list[tuple[str, dict]], actor_id: int) -> int:
-    """Send each event to every active webhook subscribed to its type; returns the number queued."""
+    """Ticket events to every active webhook subscribed to their type; returns the number queued."""
+    return _send(emulator, f"zen:ticket:{ticket['id']}", ticket_detail(ticket, actor_id), events)
+
+
+def deliver_user(emulator: "ZendeskEmulator", user: dict, events: list[tuple[str, dict]]) -> int:
+    return _send(emulator, f"zen:user:{user['id']}", user_detail(user), events)
+
+
+def _send(emulator: "ZendeskEmulator", subject: str, detail: dict, events: list[tuple[str, dict]]) -> int:
     state = emulator.state
     queued = 0
     for event_type, event in events:
@@ -102,7 +151,7 @@ def deliver(emulator: "ZendeskEmulator", ticket: dict, events: list[tuple[str, d
         for hook in state.webhooks.values():
             if hook["status"] != "active" or full_type not in hook["subscriptions"]:
                 continue
-            body = json.dumps(_payload(state, ticket, event_type, event, actor_id),
+            body = json.dumps(_envelope(state, subject, detail, event_type, event),
                               separators=(",", ":")).encode("utf-8")
             stamp = ts(state.now())
             headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "Zendesk Webhook",

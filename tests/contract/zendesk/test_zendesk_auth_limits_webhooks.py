@@ -10,7 +10,7 @@ import json
 import pytest
 import requests
 from zenpy import Zenpy
-from zenpy.lib.api_objects import Comment, Ticket
+from zenpy.lib.api_objects import Comment, Ticket, User
 from zenpy.lib.exception import APIException, RatelimitBudgetExceeded
 
 pytestmark = pytest.mark.contract
@@ -144,3 +144,17 @@ def test_seed_loads_groups_agents_customers_and_tickets(sandbox, zc):
     assert all(any(s.category in t.tags for s in by_ref[owner.id]) for t in theirs)
     assert {t.status for t in tickets} <= {"new", "open", "pending", "solved"}
     assert all(t.assignee_id for t in tickets if t.status != "new")
+
+
+def test_user_events_are_delivered(zc, api, receiver):
+    _, secret = register_webhook(api, receiver.url, "user.created", "user.external_id_changed",
+                                 "user.identity_changed")
+    user = zc.users.create(User(name="Ann Lee", email="ann@example.com"))
+    headers, body = receiver.next()
+    event = json.loads(body)
+    assert verify(headers, body, secret) and event["type"] == "zen:event-type:user.created"
+    assert event["subject"] == f"zen:user:{user.id}" and event["detail"]["email"] == "ann@example.com"
+    zc.users.create_or_update(User(email="ann@example.com", name="Ann Lee", external_id="CUST-0009"))
+    event = json.loads(receiver.next()[1])
+    assert event["type"] == "zen:event-type:user.external_id_changed"
+    assert event["event"] == {"current": "CUST-0009", "previous": None}
