@@ -241,6 +241,7 @@ class Keyring:
                 kek_id = f"kek-{clock.now().strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
                 material = os.urandom(32)
                 self.key_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+                self.key_dir.chmod(0o700)  # it may pre-exist with the umask's mode (other hub keys live there)
                 path = self._key_file(kek_id)
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
                 with os.fdopen(fd, "w") as handle:
