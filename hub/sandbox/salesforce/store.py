@@ -163,6 +163,7 @@ class Store:
 
     # -- writes --------------------------------------------------------------------------------------------
     def create(self, sobj: SObjectType, data: dict) -> str:
+        _require_object(data)
         if any(key.lower() == "id" for key in data):
             raise invalid_field("cannot specify Id in an insert call", ["Id"])
         values = self._prepare(sobj, data, creating=True)
@@ -190,6 +191,7 @@ class Store:
         return record_id
 
     def update(self, sobj: SObjectType, record_id: str, data: dict) -> None:
+        _require_object(data)
         current = self._writable(sobj, record_id)
         data = {k: v for k, v in data.items() if not (k.lower() == "id" and str(v)[:15] == current["Id"][:15])}
         values = self._prepare(sobj, data, creating=False)
@@ -219,6 +221,7 @@ class Store:
 
     def upsert(self, sobj: SObjectType, field_name: str, value: str, data: dict) -> tuple[str, bool]:
         """``(id, created)``; raises 300 ``MULTIPLE_CHOICES`` when several records match."""
+        _require_object(data)
         matches = self.by_external_id(sobj, field_name, value)
         if len(matches) > 1:
             raise MultipleMatches(sobj, matches)
@@ -240,8 +243,6 @@ class Store:
         return found[1]
 
     def _prepare(self, sobj: SObjectType, data: dict, creating: bool) -> dict:
-        if not isinstance(data, dict):
-            raise SalesforceApiError(400, "JSON_PARSER_ERROR", "The request body must be a JSON object")
         values: dict = {}
         for key, raw in data.items():
             if key == "attributes":
@@ -322,6 +323,14 @@ class Store:
             row.update({"ContentDocumentId": document_id, "VersionNumber": "1", "IsLatest": True,
                         "ContentSize": len(row.get("VersionData") or b""), "FileExtension": extension or None,
                         "FileType": extension.upper() or "UNKNOWN"})
+
+
+def _require_object(data: object) -> None:
+    if not isinstance(data, dict):
+        kind = "START_ARRAY" if isinstance(data, list) else "VALUE_" + type(data).__name__.upper()
+        raise SalesforceApiError(400, "JSON_PARSER_ERROR",
+                                 f"Cannot deserialize instance of sObject from {kind} value: the body must be a JSON "
+                                 "object")
 
 
 def _names(sobj: SObjectType) -> set[str]:
