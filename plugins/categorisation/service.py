@@ -42,7 +42,8 @@ def config_of(hub) -> Config:
 def decide(ticket: Mapping, config: Config, model: Model) -> dict:
     """``{"category", "confidence", "source", "priority", "group", "needs_triage", …}`` for a ticket.
 
-    A rule that sets a category wins with confidence 1.0. Otherwise the model decides; below
+    A rule that sets a category wins with confidence 1.0; next a category the ticket already carries (its
+    ``category`` or a tag named after one, e.g. set by the plugin that created it). Otherwise the model; below
     ``config.threshold`` the category is None, ``suggested`` holds the model's guess, the group is the
     default (triage) queue and ``needs_triage`` is True.
     """
@@ -52,6 +53,10 @@ def decide(ticket: Mapping, config: Config, model: Model) -> dict:
         return {**base, "category": outcome.category, "confidence": 1.0,
                 "source": f"rule:{outcome.category_rule}", "needs_triage": False,
                 "group": outcome.group or config.groups.get(outcome.category)}
+    given = given_category(ticket)
+    if given is not None:
+        return {**base, "category": given, "confidence": 1.0, "source": "ticket", "needs_triage": False,
+                "group": outcome.group or config.groups.get(given)}
     text = ticket_text(ticket)
     if not text:
         return {**base, "category": None, "suggested": None, "confidence": 0.0, "source": "model",
@@ -63,6 +68,19 @@ def decide(ticket: Mapping, config: Config, model: Model) -> dict:
                 "needs_triage": True, "group": outcome.group or config.default_group}
     return {**base, "category": category, "confidence": confidence, "source": "model", "needs_triage": False,
             "group": outcome.group or config.groups.get(category)}
+
+
+def given_category(ticket: Mapping) -> str | None:
+    """A category the ticket was created with: its ``category`` value or a tag named after a category."""
+    found = ticket.get("category")
+    if isinstance(found, str) and found in CATEGORIES:
+        return found
+    tags = ticket.get("tags")
+    if isinstance(tags, (list, tuple)):
+        for tag in tags:
+            if tag in CATEGORIES:
+                return tag
+    return None
 
 
 def ticket_of(data: Mapping) -> Mapping:

@@ -104,6 +104,16 @@ def test_field_rule_sets_group_from_enriched_segment(run):
     assert decided["category"] == "cards" and decided["group"] == "Merchant desk"
 
 
+def test_category_the_ticket_was_created_with_beats_the_model(run):
+    hub, send, outbox = run()
+    with hub.db.session() as session:
+        ctx = EventContext(hub, session)
+        by_tag = hub.pm.hook.decide_category(ticket={**STOLEN, "tags": ["vip", "disputes"]}, ctx=ctx)
+        by_field = hub.pm.hook.decide_category(ticket={**STOLEN, "category": "fees"}, ctx=ctx)
+    assert (by_tag["category"], by_tag["source"]) == ("disputes", "ticket")
+    assert (by_field["category"], by_field["confidence"]) == ("fees", 1.0)
+
+
 def test_low_confidence_goes_to_triage_without_a_category(run):
     _, send, outbox = run({**BLOCK, "threshold": 0.99999, "rules": []})
     send("ticket.created", {**STOLEN, "subject": "hello", "description": "question"})
