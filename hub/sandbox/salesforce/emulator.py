@@ -63,6 +63,7 @@ class SalesforceEmulator(Emulator):
         self.store.listeners.append(self.outbound.on_changes)
         self.api_used = 0
         self.api_max = API_MAX
+        self.enforce_allocation = False  # only once a test sets one: a long demo would exhaust 15,000 a day
         self._map = Map([Rule(rule, endpoint=endpoint, methods=list(methods), strict_slashes=False)
                          for rule, endpoint, methods, _ in ROUTES])
         self._handlers = {endpoint: handler for _, endpoint, _, handler in ROUTES}
@@ -100,6 +101,8 @@ class SalesforceEmulator(Emulator):
             self.cursors.clear()
             self.outbound.reset()
             self.api_used = 0
+            self.api_max = API_MAX
+            self.enforce_allocation = False
 
     def seed(self, dataset) -> None:
         with self.sandbox.lock:
@@ -114,6 +117,7 @@ class SalesforceEmulator(Emulator):
         bp.add_url_rule("/services/oauth2/token", "token", self._token, methods=["POST"])
         bp.add_url_rule("/services/<path:rest>", "unknown", self._unknown,
                         methods=["GET", "POST", "PATCH", "PUT", "DELETE"])
+        bp.add_url_rule("/_sandbox/salesforce/allocation", "allocation", self._allocation, methods=["GET", "POST"])
         bp.add_url_rule("/_sandbox/salesforce/outbound", "outbound", self._outbound,
                         methods=["GET", "POST", "DELETE"])
         bp.before_request(self._count)
@@ -193,11 +197,25 @@ class SalesforceEmulator(Emulator):
     def _usage(self) -> str:
         return f"api-usage={self.api_used}/{self.api_max}"
 
-    def _count(self) -> None:
+    def _count(self) -> flask.Response | None:
         # Runs after the framework's checks, so calls refused for their session or the limit are not counted.
         if flask.request.path.startswith("/services/data/"):
             with self.sandbox.lock:
+                if self.enforce_allocation and self.api_used >= self.api_max:
+                    return self.rate_limited(0)
                 self.api_used += 1
+        return None
+
+    def _allocation(self) -> flask.Response:
+        """``POST /_sandbox/salesforce/allocation {"max", "used"}``: set and enforce the daily API allocation."""
+        if flask.request.method == "POST":
+            body = flask.request.get_json(silent=True) or {}
+            maximum, used = body.get("max", self.api_max), body.get("used", self.api_used)
+            if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in (maximum, used)):
+                return _json({"error": "max and used must be integers >= 0"}, 400)
+            with self.sandbox.lock:
+                self.api_max, self.api_used, self.enforce_allocation = maximum, used, True
+        return _json({"max": self.api_max, "used": self.api_used, "enforced": self.enforce_allocation})
 
     def _after(self, response: flask.Response) -> flask.Response:
         if flask.request.path.startswith("/services/data/"):

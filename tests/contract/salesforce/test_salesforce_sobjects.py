@@ -217,3 +217,14 @@ def test_record_times_follow_the_sandbox_clock(sf, control):
     assert shift >= timedelta(days=3)
     recent = sf.query("SELECT Id FROM Case WHERE LastModifiedDate = TODAY AND CreatedDate < TODAY")
     assert [r["Id"] for r in recent["records"]] == [case_id]
+
+
+def test_exhausted_daily_allocation_refuses_calls(sf, control):
+    assert control("POST", "/_sandbox/salesforce/allocation", {"max": 100, "used": 98}).json()["enforced"] is True
+    sf.query("SELECT Id FROM Case")
+    assert sf.api_usage["api-usage"].used == 99 and sf.api_usage["api-usage"].total == 100
+    sf.query("SELECT Id FROM Case")
+    with pytest.raises(SalesforceRefusedRequest) as caught:
+        sf.query("SELECT Id FROM Case")
+    assert caught.value.content[0]["errorCode"] == "REQUEST_LIMIT_EXCEEDED"
+    assert control("POST", "/_sandbox/salesforce/allocation", {"max": "lots"}).status_code == 400
