@@ -13,12 +13,13 @@ API_VIA = {"channel": "api", "source": {"from": {}, "to": {}, "rel": None}}
 _TAG_RE = re.compile(r"<[^>]+>")
 
 
-def via(channel: str = "api") -> dict:
+def via(channel: str = "api", sender: dict | None = None) -> dict:
     if channel == "api":
         return {"channel": "api", "source": {"from": {}, "to": {}, "rel": None}}
     if channel == "email":
-        return {"channel": "email", "source": {"from": {}, "to": {"name": "Sandbox Support",
-                                                               "address": "support@sandbox.zendesk.com"},
+        origin = {"address": sender.get("email"), "name": sender.get("name")} if sender else {}
+        return {"channel": "email", "source": {"from": origin, "to": {"name": "Sandbox Support",
+                                                                    "address": "support@sandbox.zendesk.com"},
                                                "rel": None}}
     return {"channel": channel, "source": {"from": {}, "to": {}, "rel": None}}
 

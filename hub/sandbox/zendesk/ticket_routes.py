@@ -13,7 +13,7 @@ from hub.sandbox.zendesk import jobs, tickets
 from hub.sandbox.zendesk.comments import present_audit, present_comment
 from hub.sandbox.zendesk.errors import ZendeskApiError, invalid_value, not_found, parameter_missing
 from hub.sandbox.zendesk.incremental import sideloads
-from hub.sandbox.zendesk.pagination import list_page
+from hub.sandbox.zendesk.pagination import cursor_page, list_page
 from hub.sandbox.zendesk.state import STATUS_ORDER, api_url, ts
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -214,6 +214,12 @@ def register(bp: flask.Blueprint, emu: "ZendeskEmulator") -> None:
             raise not_found()
         items = [present_audit(a) for a in state().audits.get(ticket_id, [])]
         return list_page(items, lambda a: [a["id"]], "audits")
+
+    @route(bp, "/api/v2/ticket_audits.json", methods=["GET"])
+    def all_audits():
+        # Newest first, cursor-paginated only, as Zendesk serves this account-wide list.
+        items = sorted((a for audits in state().audits.values() for a in audits), key=lambda a: -a["id"])
+        return cursor_page(items, lambda a: [-a["id"]], "audits", present=present_audit)
 
     @route(bp, "/api/v2/tickets/<int:ticket_id>/audits/<int:audit_id>.json", methods=["GET"])
     def audit(ticket_id, audit_id):

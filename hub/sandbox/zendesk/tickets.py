@@ -150,7 +150,7 @@ def create_ticket(state: ZendeskState, data: dict, actor_id: int, channel: str =
         tags += [t for t in field_tags(state.ticket_fields[field_id], value) if t not in tags]
     ticket = {
         "id": ticket_id, "external_id": None if data.get("external_id") is None else str(data["external_id"]),
-        "via": via(channel), "created_at": ts(when), "updated_at": ts(when),
+        "via": via(channel, requester), "created_at": ts(when), "updated_at": ts(when),
         "generated_timestamp": int(when.timestamp()), "type": values["type"], "subject": subject,
         "raw_subject": subject, "description": comment["body"], "priority": values["priority"], "status": status,
         "recipient": data.get("recipient"), "requester_id": requester_id,

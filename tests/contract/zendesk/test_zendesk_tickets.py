@@ -194,3 +194,12 @@ def test_sideloading_users_on_show_and_list(zc, api):
     assert {u["email"] for u in shown["users"]} == {"jane.doe@example.com", "agent@sandbox.test"}
     listed = api("GET", "/api/v2/tickets.json", params={"include": "users,groups"}).json()
     assert "users" in listed and listed["groups"] == []
+
+
+def test_account_wide_audits_newest_first(zc, api):
+    first = new_ticket(zc).ticket
+    second = new_ticket(zc, subject="Another").ticket
+    audits = api("GET", "/api/v2/ticket_audits.json", params={"page[size]": 1}).json()
+    assert [a["ticket_id"] for a in audits["audits"]] == [second.id] and audits["meta"]["has_more"]
+    older = api("GET", audits["links"]["next"]).json()
+    assert [a["ticket_id"] for a in older["audits"]] == [first.id]
