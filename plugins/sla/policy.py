@@ -105,6 +105,7 @@ class SlaSettings(_Strict):
 
     enabled: bool = True
     warning_share: float = Field(default=0.75, gt=0, lt=1)
+    late_start_grace_minutes: float = Field(default=60, ge=0)
     calendars: dict[str, CalendarConfig] = Field(default_factory=dict)
     policies: list[Policy] = Field(default_factory=list)
     due_fields: dict[str, str] = Field(

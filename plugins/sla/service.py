@@ -14,7 +14,7 @@ import logging
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timezone
+from datetime import timedelta, timezone
 from types import SimpleNamespace
 
 from prometheus_client import Counter
@@ -24,7 +24,7 @@ from hub import clock as hub_clock
 from hub.clock import isoformat, parse_time
 from hub.db import PluginState
 from plugins.sla.calendar import Calendar
-from plugins.sla.clock import SlaDue, TicketClock
+from plugins.sla.clock import SOLVED_STATUSES, SlaDue, TicketClock
 from plugins.sla.policy import SlaSettings, match_policy
 from plugins.sla.tickets import (
     COMMENT_EVENTS,
@@ -149,14 +149,18 @@ def _on_ticket(rt: Runtime, store, ctx, system: str, event) -> None:
     now = ctx.now()
     if record is None:
         policy = match_policy(rt.settings.policies, facts)
-        if policy is None:
-            return
+        if policy is None or facts["status"] in SOLVED_STATUSES:
+            return  # nothing to measure; a ticket first seen solved (backfill) gets no clock
         key = f"{system}:{facts['id']}"
         created = event_time(ticket, "created_at", default=now)
         clock = TicketClock.start(key, policy, rt.calendar(policy.calendar), created, rt.settings.warning_share,
                                   status=facts["status"])
         record = {"facts": facts, "records": {}, "written": {}}
-        ctx.audit("sla", "sla.started", key, "ok", policy=policy.name, source_system=system)
+        # A ticket first seen long after it was created (backfill, plugin enabled later) records its old
+        # warnings and breaches without firing them, so enabling SLA never floods escalation.
+        stale = clock.due_events(now - timedelta(minutes=rt.settings.late_start_grace_minutes))
+        ctx.audit("sla", "sla.started", key, "ok", policy=policy.name, source_system=system,
+                  unfired=[due.key for due in stale])
     else:
         clock = TicketClock.from_dict(record["clock"])
         at = event_time(ticket, "updated_at", default=now)

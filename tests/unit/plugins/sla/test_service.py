@@ -193,3 +193,28 @@ def test_deleted_ticket_stops_its_clock(drive):
     d.send("ticket.deleted", {"system": "zendesk", "id": 101})
     assert run_due(d.hub, T0 + timedelta(days=1)) == 0
     assert [a["reason"] for a in d.audit("sla.stopped")] == ["ticket deleted"]
+
+
+def test_ticket_first_seen_late_does_not_flood(drive):
+    d = drive({"sla": SLA})
+    d.at(T0 + timedelta(hours=3))
+    d.send("ticket.updated", ticket(status="open"))  # created at T0, first seen three hours later
+    [started] = d.audit("sla.started")
+    assert started["unfired"] == ["sla:zendesk:101:first_response:0:warning", "sla:zendesk:101:first_response:0:breach"]
+    # Resolution (4 h) is still measured: its warning (at 3 h) is inside the grace and fires, then the breach
+    d.drain()
+    assert run_due(d.hub) == 1
+    assert run_due(d.hub, T0 + timedelta(hours=4)) == 1
+    d.drain()
+    assert [(t, key.split(":")[3]) for t, key, _ in d.inbox("sla")] == [
+        ("sla.warning", "resolution"), ("sla.breached", "resolution")]
+    d.send("ticket.created", ticket(id=102, status="solved"))
+    assert len(d.audit("sla.started")) == 1
+
+
+def test_ticket_arriving_within_the_grace_still_fires(drive):
+    d = drive({"sla": SLA})
+    d.at(T0 + timedelta(minutes=20))
+    d.send("ticket.created", ticket())
+    assert d.audit("sla.started")[0]["unfired"] == []
+    assert run_due(d.hub) == 2
