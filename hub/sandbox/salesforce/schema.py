@@ -95,6 +95,13 @@ def _system() -> list[Field]:
     ]
 
 
+def _activity() -> list[Field]:
+    read_only = {"createable": False, "updateable": False}
+    return [Field("LastActivityDate", "date", "Last Activity", **read_only),
+            Field("LastViewedDate", "datetime", "Last Viewed Date", **read_only),
+            Field("LastReferencedDate", "datetime", "Last Referenced Date", **read_only)]
+
+
 def _owner() -> Field:
     return Field("OwnerId", "reference", "Owner ID", nillable=False, reference_to=("User",),
                  relationship_name="Owner")
@@ -209,6 +216,14 @@ ACCOUNT = SObjectType("Account", "Account", "Accounts", "001", _system() + [
     _owner(),
     Field("AccountSource", "picklist", "Account Source", picklist=("Web", "Phone Inquiry", "Partner Referral",
                                                                    "Other")),
+    *[Field(f"Shipping{part}", "textarea" if part == "Street" else "string", f"Shipping {part}",
+            length=None if part == "Street" else 80) for part in ADDRESS],
+    Field("Rating", "picklist", "Account Rating", picklist=("Hot", "Warm", "Cold")),
+    Field("Site", "string", "Account Site", length=80), Field("Sic", "string", "SIC Code", length=20),
+    Field("Ownership", "picklist", "Ownership", picklist=("Public", "Private", "Subsidiary", "Other")),
+    Field("TickerSymbol", "string", "Ticker Symbol", length=20),
+    Field("PhotoUrl", "url", "Photo URL", createable=False, updateable=False),
+    *_activity(),
     _custom("Deskbridge_Id__c", "string", "Deskbridge Id", external_id=True, unique=True, length=80),
     _custom("Segment__c", "picklist", "Segment", picklist=SEGMENTS, restricted=True),
     _custom("Domain__c", "string", "Domain", length=255),
@@ -232,6 +247,15 @@ CONTACT = SObjectType("Contact", "Contact", "Contacts", "003", _system() + [
     Field("LeadSource", "picklist", "Lead Source", picklist=("Web", "Phone Inquiry", "Partner Referral", "Other")),
     Field("Birthdate", "date", "Birthdate"), Field("Description", "textarea", "Contact Description"),
     _owner(),
+    Field("HomePhone", "phone", "Home Phone"), Field("OtherPhone", "phone", "Other Phone"),
+    Field("Fax", "phone", "Business Fax"),
+    _ref("ReportsToId", "Reports To ID", "Contact", "ReportsTo"),
+    Field("IsEmailBounced", "boolean", "Is Email Bounced", createable=False, updateable=False, nillable=False,
+          default=False),
+    Field("EmailBouncedReason", "string", "Email Bounced Reason", length=255),
+    Field("EmailBouncedDate", "datetime", "Email Bounced Date"),
+    Field("PhotoUrl", "url", "Photo URL", createable=False, updateable=False),
+    *_activity(),
     Field("HasOptedOutOfEmail", "boolean", "Email Opt Out", nillable=False, default=False),
     Field("DoNotCall", "boolean", "Do Not Call", nillable=False, default=False),
     _custom("Bank_Customer_Id__c", "string", "Bank Customer Id", external_id=True, unique=True, length=40),
@@ -267,6 +291,8 @@ CASE = SObjectType("Case", "Case", "Cases", "500", _system() + [
     Field("ContactMobile", "phone", "Contact Mobile", createable=False, updateable=False, calculated=True),
     Field("ContactEmail", "email", "Contact Email", createable=False, updateable=False, calculated=True),
     Field("Comments", "textarea", "Internal Comments", length=4000),
+    Field("Language", "picklist", "Language", picklist=("en_US", "en_GB", "de", "fr", "es", "it", "nl_NL")),
+    *_activity(),
     _custom("Deskbridge_Id__c", "string", "Deskbridge Id", external_id=True, unique=True, length=80),
     # Not unique: an external id may match several records, which upsert answers with 300.
     _custom("Zendesk_Ticket_Id__c", "string", "Zendesk Ticket Id", external_id=True, length=40),
