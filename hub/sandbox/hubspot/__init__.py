@@ -15,7 +15,8 @@ import flask
 from werkzeug.routing import BaseConverter
 
 from hub.sandbox.core import Emulator
-from hub.sandbox.hubspot import associations, batch, errors, objects, owners, properties, search, webhooks
+from hub.sandbox.hubspot import (associations, batch, errors, objects, owners, properties, schemas, search,
+                                 webhooks)
 from hub.sandbox.hubspot.seeding import load_dataset
 from hub.sandbox.hubspot.store import PortalStore
 
@@ -35,7 +36,7 @@ class ObjectTypeConverter(BaseConverter):
 
 class HubSpotEmulator(Emulator):
     name = "hubspot"
-    prefixes = ("/crm/",)
+    prefixes = ("/crm/", "/crm-object-schemas/")
 
     def __init__(self, sandbox):
         super().__init__(sandbox)
@@ -51,7 +52,7 @@ class HubSpotEmulator(Emulator):
     def blueprint(self) -> flask.Blueprint:
         bp = flask.Blueprint("hubspot", __name__)
         bp.record_once(lambda state: state.app.url_map.converters.setdefault("objtype", ObjectTypeConverter))
-        for module in (objects, batch, search, associations, properties, owners, webhooks):
+        for module in (objects, batch, search, associations, properties, owners, schemas, webhooks):
             module.register(bp, self)
         bp.register_error_handler(errors.HubSpotError, errors.error_response)
         bp.after_request(self._flush_webhooks)

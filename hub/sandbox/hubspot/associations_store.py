@@ -51,6 +51,15 @@ class AssociationStore:
                                                        False)
         return [self.describe(forward)]
 
+    def create_default_pair(self, from_type: str, to_type: str) -> int:
+        """The unlabelled association type pair between a custom object and another type; returns from -> to."""
+        forward, backward = self._next_type_id, self._next_type_id + 1
+        self._next_type_id += 2
+        self.kinds[forward] = catalog.AssociationType(forward, from_type, to_type, "USER_DEFINED", None, backward, True)
+        self.kinds[backward] = catalog.AssociationType(backward, to_type, from_type, "USER_DEFINED", None, forward,
+                                                       True)
+        return forward
+
     def describe(self, type_id: int) -> dict:
         kind = self.kinds[type_id]
         return {"category": kind.category, "typeId": kind.type_id, "label": kind.label}

@@ -51,14 +51,16 @@ STANDARD_TYPES = {
 _ALIASES = {t.type_id: t.name for t in STANDARD_TYPES.values()} | {t.singular: t.name for t in STANDARD_TYPES.values()}
 
 
-def custom_type(type_id: str) -> ObjectType:
-    """A custom object type addressed by its ``2-N`` id (HubSpot's custom object type ids)."""
-    return ObjectType(type_id, type_id, "p_" + type_id.replace("-", "_"), "hs_createdate", ("hs_lastmodifieddate",),
-                      ("hs_createdate", "hs_lastmodifieddate", "hs_object_id"), id_base=30001)
+def custom_type(type_id: str, name: str, required: tuple[str, ...] = (),
+                searchable: tuple[str, ...] = ()) -> ObjectType:
+    """A custom object type (id ``2-N``) defined through the schemas API."""
+    return ObjectType(type_id, type_id, name, "hs_createdate", ("hs_lastmodifieddate",),
+                      ("hs_createdate", "hs_lastmodifieddate", "hs_object_id"), required=required,
+                      searchable=searchable, id_base=30001)
 
 
 def canonical_type_name(raw: str) -> str | None:
-    """``contacts``/``contact``/``0-1`` -> ``contacts``; ``2-123`` stays; anything else -> None."""
+    """``contacts``/``contact``/``0-1`` -> ``contacts``; a ``2-N`` custom id stays; anything else -> None."""
     lowered = raw.lower()
     if lowered in STANDARD_TYPES:
         return lowered

@@ -50,21 +50,28 @@ class PortalStore:
         self.next_id: dict[str, int] = {name: t.id_base for name, t in self.types.items()}
         self.blocklist: set[str] = set()
         self.merged_into: dict[tuple[str, str], str] = {}
+        self.custom_aliases: dict[str, str] = {}
+        self.schemas: dict[str, dict] = {}
         self.links = AssociationStore(self)
 
     # -- types and properties -----------------------------------------------------------------------------
     def object_type(self, raw: str) -> catalog.ObjectType:
-        name = catalog.canonical_type_name(raw)
-        if name is None:
+        """The type named in a path: standard name/singular/id, or a custom type's id, name or qualified name."""
+        name = self.custom_aliases.get(raw.lower()) or catalog.canonical_type_name(raw)
+        if name is None or name not in self.types:
             raise validation(f"Unable to infer object type from: {raw}")
-        if name not in self.types:
-            # Custom object types (``2-N``) come into being on first use, with HubSpot's base properties.
-            self.types[name] = catalog.custom_type(name)
-            self.records[name], self.order[name] = {}, []
-            self.props[name] = catalog.default_properties(name, iso_ms(self.now()))
-            self.groups[name] = catalog.default_groups(name)
-            self.next_id[name] = self.types[name].id_base
         return self.types[name]
+
+    def add_type(self, object_type: catalog.ObjectType, properties: dict[str, dict], groups: list[dict],
+                 aliases: tuple[str, ...]) -> None:
+        """Register a custom object type (see ``schemas``)."""
+        name = object_type.name
+        self.types[name] = object_type
+        self.records[name], self.order[name] = {}, []
+        self.props[name], self.groups[name] = properties, groups
+        self.next_id[name] = object_type.id_base
+        for alias in aliases:
+            self.custom_aliases[alias.lower()] = name
 
     def unique_props(self, type_name: str) -> list[str]:
         names = [n for n, d in self.props[type_name].items() if d["hasUniqueValue"] and not d["archived"]]

@@ -160,11 +160,32 @@ def test_wrong_token_is_unauthorized(sandbox):
     assert body["correlationId"]
 
 
-def test_custom_object_type_ids_work(hs):
-    created = hs.crm.objects.basic_api.create("2-12345", ObjectInput(properties={}))
-    got = hs.crm.objects.basic_api.get_by_id("2-12345", created.id)
-    assert got.properties["hs_object_id"] == created.id
+def test_custom_object_types_from_a_schema(hs):
+    from hubspot.crm.objects.exceptions import ApiException as ObjectApiException
+    from hubspot.crm.schemas import ObjectSchemaEgg, ObjectTypeDefinitionLabels, ObjectTypePropertyCreate
+    schema = hs.crm.schemas.core_api.create(ObjectSchemaEgg(
+        name="loan", labels=ObjectTypeDefinitionLabels(singular="Loan", plural="Loans"),
+        primary_display_property="loan_ref", required_properties=["loan_ref"], searchable_properties=["loan_ref"],
+        associated_objects=["CONTACT"],
+        properties=[ObjectTypePropertyCreate(name="loan_ref", label="Loan ref", type="string", field_type="text",
+                                             has_unique_value=True),
+                    ObjectTypePropertyCreate(name="principal", label="Principal", type="number", field_type="number")]))
+    type_id = schema.object_type_id
+    assert type_id.startswith("2-") and schema.fully_qualified_name.endswith("_loan")
+    assert hs.crm.schemas.core_api.get_by_id(type_id).name == "loan"
+    created = hs.crm.objects.basic_api.create(type_id, ObjectInput(properties={"loan_ref": "L-1", "principal": 5000}))
+    assert hs.crm.objects.basic_api.get_by_id(type_id, "L-1", id_property="loan_ref").id == created.id
+    assert hs.crm.objects.basic_api.get_by_id(schema.fully_qualified_name, created.id,
+                                              properties=["principal"]).properties["principal"] == "5000"
+    with pytest.raises(ObjectApiException) as caught:
+        hs.crm.objects.basic_api.create(type_id, ObjectInput(properties={"principal": 1}))
+    assert caught.value.status == 400
     contact = new_contact(hs)
+    hs.crm.associations.v4.basic_api.create_default(type_id, created.id, "contacts", contact.id)
+    linked = hs.crm.associations.v4.basic_api.get_page("contacts", contact.id, type_id).results
+    assert [str(r.to_object_id) for r in linked] == [created.id]
+    with pytest.raises(ObjectApiException):
+        hs.crm.objects.basic_api.get_page("2-999")
     assert hs.crm.objects.basic_api.get_by_id("0-1", contact.id).properties["email"] == "jane@example.com"
 
 
