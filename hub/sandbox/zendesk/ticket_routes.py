@@ -194,6 +194,42 @@ def register(bp: flask.Blueprint, emu: "ZendeskEmulator") -> None:
         return list_page([tickets.present_deleted(state(), t) for t in gone], lambda t: [t["id"]],
                          "deleted_tickets")
 
+    def deleted_ticket(ticket_id):
+        ticket = state().tickets.get(ticket_id)
+        if ticket is None or ticket["status"] != "deleted":
+            raise not_found()
+        return ticket
+
+    def erase(ticket_id):
+        deleted_ticket(ticket_id)
+        for store in (state().tickets, state().comments, state().audits):
+            store.pop(ticket_id, None)
+        state().stamps.pop(("ticket", ticket_id), None)
+        return ticket_id, None
+
+    @route(bp, "/api/v2/deleted_tickets/<int:ticket_id>.json", methods=["DELETE"])
+    def erase_ticket(ticket_id):
+        deleted_ticket(ticket_id)  # 404 before a job is queued, as Zendesk answers
+        return job_answer(jobs.run_job(state(), "ticket_deletion", "delete", [ticket_id], erase))
+
+    @route(bp, "/api/v2/deleted_tickets/destroy_many.json", methods=["DELETE"])
+    def erase_many():
+        ids = jobs.parse_ids(flask.request.args.get("ids"))
+        if not ids:
+            raise parameter_missing("ids")
+        return job_answer(jobs.run_job(state(), "ticket_deletion", "delete", ids, erase))
+
+    @route(bp, "/api/v2/deleted_tickets/<int:ticket_id>/restore.json", methods=["PUT"])
+    def restore(ticket_id):
+        ticket = deleted_ticket(ticket_id)
+        ticket["status"] = ticket.pop("_previous_status")
+        ticket.pop("_deleted_at", None)
+        ticket.pop("_deleted_by", None)
+        when = state().touch("ticket", ticket_id)
+        ticket["updated_at"] = ts(when)
+        ticket["generated_timestamp"] = int(when.timestamp())
+        return flask.Response(status=200)
+
     @route(bp, "/api/v2/tickets/<int:ticket_id>/comments.json", methods=["GET"])
     def comments(ticket_id):
         tickets.get_live(state(), ticket_id)

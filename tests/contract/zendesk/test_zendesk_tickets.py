@@ -203,3 +203,24 @@ def test_account_wide_audits_newest_first(zc, api):
     assert [a["ticket_id"] for a in audits["audits"]] == [second.id] and audits["meta"]["has_more"]
     older = api("GET", audits["links"]["next"]).json()
     assert [a["ticket_id"] for a in older["audits"]] == [first.id]
+
+
+def test_restore_and_permanent_delete_of_deleted_tickets(zc, api):
+    keep = new_ticket(zc).ticket
+    erase = new_ticket(zc, subject="Erase me").ticket
+    zc.tickets.delete([Ticket(id=keep.id), Ticket(id=erase.id)])
+    assert api("PUT", f"/api/v2/deleted_tickets/{keep.id}/restore.json").status_code == 200
+    assert zc.tickets(id=keep.id).status == "new"
+    job = zc.tickets.permanently_delete(Ticket(id=erase.id))
+    assert zc.job_status(id=job.id).results[0].success is True
+    assert api("GET", "/api/v2/deleted_tickets.json").json()["deleted_tickets"] == []
+    assert [t.id for t in zc.tickets.incremental(start_time=0)] == [keep.id]
+    assert api("DELETE", f"/api/v2/deleted_tickets/{keep.id}.json").status_code == 404
+
+
+def test_permanently_delete_user_through_zenpy(zc):
+    user = zc.users.create(User(name="Gone", email="gone@example.com"))
+    zc.users.delete(user)
+    zc.users.permanently_delete(user.id)
+    with pytest.raises(RecordNotFoundException):
+        zc.users(id=user.id)
