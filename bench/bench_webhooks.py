@@ -100,7 +100,7 @@ def bench_intake(quick: bool, workers: bool) -> list[dict]:
     from hub.runtime import Hub
     from hub.server import start_hub_in_thread
     from hub.settings import load_settings
-    count = 400 if quick else 3000
+    count = 400 if quick else 2000
     with tempfile.TemporaryDirectory() as tmp:
         env = {"DESKBRIDGE_DATA_DIR": tmp, "DESKBRIDGE_BANKING_WEBHOOK_SECRET": SECRET}
         settings = load_settings(REPO / "config", env=env, overrides={"log_level": "ERROR"})

@@ -165,3 +165,69 @@ def test_sandbox_bank_event_is_verified_and_stored(running):
         assert (row.event_id, row.type) == (event_id, "fraud.alert.created")
     finally:
         sandbox.stop()
+
+
+def _wait_for_rows(hub, source: str, minimum: int = 1, seconds: float = 10) -> int:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and rows(hub, source) < minimum:
+        time.sleep(0.05)
+    return rows(hub, source)
+
+
+def _free_port() -> int:
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_vendor_emulator_webhooks_are_verified_and_stored(make_hub):
+    """The sandbox's Zendesk, HubSpot and Salesforce emulators sign like the vendors; the hub accepts them."""
+    from hub.sandbox.salesforce import ORG_ID
+    from hub.sandbox.server import start_in_thread
+    from hub.server import start_hub_in_thread
+    sandbox = start_in_thread()
+    port = _free_port()
+    hub_url = f"http://127.0.0.1:{port}"
+    zd_auth = ("agent@sandbox.test/token", "sandbox-token")
+    try:
+        hook = requests.post(sandbox.url + "/api/v2/webhooks", auth=zd_auth, timeout=TIMEOUT, json={"webhook": {
+            "name": "hub", "endpoint": hub_url + "/webhooks/zendesk", "http_method": "POST",
+            "request_format": "json", "status": "active", "subscriptions": ["zen:event-type:ticket.created"]}})
+        assert hook.status_code == 201, hook.text
+        secret = requests.get(f"{sandbox.url}/api/v2/webhooks/{hook.json()['webhook']['id']}/signing_secret",
+                              auth=zd_auth, timeout=TIMEOUT).json()["signing_secret"]["secret"]
+        hub = make_hub(overrides={"public_url": hub_url, "webhooks": {
+            "zendesk_secrets": [secret], "hubspot_client_secrets": ["hs-e2e-secret"], "salesforce_org_ids": [ORG_ID]}})
+        running = start_hub_in_thread(hub, port=port, workers=False, scheduler=False)
+        try:
+            ticket = requests.post(sandbox.url + "/api/v2/tickets.json", auth=zd_auth, timeout=TIMEOUT,
+                                   json={"ticket": {"subject": "Card declined", "comment": {"body": "help"}}})
+            assert ticket.status_code == 201, ticket.text
+            assert _wait_for_rows(hub, "zendesk") >= 1
+
+            subscribed = requests.post(sandbox.url + "/_sandbox/hubspot/subscriptions", timeout=TIMEOUT, json={
+                "targetUrl": hub_url + "/webhooks/hubspot", "clientSecret": "hs-e2e-secret"})
+            assert subscribed.status_code == 201, subscribed.text
+            contact = requests.post(sandbox.url + "/crm/v3/objects/contacts", timeout=TIMEOUT,
+                                    headers={"Authorization": "Bearer sandbox-token"},
+                                    json={"properties": {"email": "e2e@example.com", "firstname": "Ada"}})
+            assert contact.status_code == 201, contact.text
+            assert _wait_for_rows(hub, "hubspot") >= 1
+
+            listener = requests.post(sandbox.url + "/_sandbox/salesforce/outbound", timeout=TIMEOUT,
+                                     json={"url": hub_url + "/webhooks/salesforce", "object": "Case"})
+            assert listener.status_code in (200, 201), listener.text
+            case = requests.post(sandbox.url + "/services/data/v59.0/sobjects/Case", timeout=TIMEOUT,
+                                 headers={"Authorization": "Bearer sandbox-session"},
+                                 json={"Subject": "Dispute on card payment", "Status": "New"})
+            assert case.status_code == 201, case.text
+            assert _wait_for_rows(hub, "salesforce") == 1
+            with hub.db.session() as session:
+                stored = session.execute(select(InboxEvent).where(InboxEvent.source == "salesforce")).scalar_one()
+            assert stored.type == "outbound_message.Case"
+            assert json.loads(stored.payload)["fields"]["Id"] == case.json()["id"]
+        finally:
+            running.stop()
+    finally:
+        sandbox.stop()
