@@ -49,31 +49,77 @@ def register(bp: flask.Blueprint, emu: "HubSpotEmulator") -> None:
             _, defs = definitions(object_type)
             return json_response({"results": [d for d in defs.values() if d["archived"] == archived]})
 
+    def create_one(type_name: str, defs: dict, payload: dict) -> dict:
+        if not isinstance(payload, dict):
+            raise validation("Each property must be an object")
+        missing = [k for k in ("name", "label", "type", "fieldType", "groupName") if not payload.get(k)]
+        if missing:
+            raise validation(f"Missing required fields: {', '.join(missing)}")
+        name = payload["name"]
+        if name in defs and not defs[name]["archived"]:
+            raise HubSpotError(409, "OBJECT_ALREADY_EXISTS", f"Property named '{name}' already exists.",
+                               context={"name": [name]})
+        if payload["type"] not in TYPES or payload["fieldType"] not in FIELD_TYPES:
+            raise validation(f"Invalid type/fieldType {payload['type']}/{payload['fieldType']}")
+        if payload["groupName"] not in group_names(type_name):
+            raise validation(f"Property group {payload['groupName']} does not exist")
+        flags = "unique" if payload.get("hasUniqueValue") else ""
+        definition = property_definition(
+            name, payload["label"], payload["type"], payload["fieldType"], options_of(payload.get("options")),
+            flags, group=payload["groupName"], hubspot_defined=False, order=payload.get("displayOrder", -1),
+            stamp=iso_ms(emu.now()))
+        definition["description"] = payload.get("description", "")
+        definition["hidden"] = bool(payload.get("hidden", False))
+        defs[name] = definition
+        return definition
+
     def create_property(object_type):
         payload = params.body()
         with emu.lock:
             type_name, defs = definitions(object_type)
-            missing = [k for k in ("name", "label", "type", "fieldType", "groupName") if not payload.get(k)]
-            if missing:
-                raise validation(f"Missing required fields: {', '.join(missing)}")
-            name = payload["name"]
-            if name in defs and not defs[name]["archived"]:
-                raise HubSpotError(409, "OBJECT_ALREADY_EXISTS", f"Property named '{name}' already exists.")
-            if payload["type"] not in TYPES or payload["fieldType"] not in FIELD_TYPES:
-                raise validation(f"Invalid type/fieldType {payload['type']}/{payload['fieldType']}")
-            if payload["groupName"] not in group_names(type_name):
-                raise validation(f"Property group {payload['groupName']} does not exist")
-            flags = "unique" if payload.get("hasUniqueValue") else ""
-            definition = property_definition(
-                name, payload["label"], payload["type"], payload["fieldType"], options_of(payload.get("options")),
-                flags, group=payload["groupName"], hubspot_defined=False, order=payload.get("displayOrder", -1),
-                stamp=iso_ms(emu.now()))
-            definition["description"] = payload.get("description", "")
-            definition["hidden"] = bool(payload.get("hidden", False))
-            defs[name] = definition
-            if flags:
-                store.unique.setdefault((type_name, name), {})
-            return json_response(definition, 201)
+            return json_response(create_one(type_name, defs, payload), 201)
+
+    def batch_answer(results: list, errors: list, started, status: int) -> flask.Response:
+        out = {"status": "COMPLETE", "results": results, "startedAt": iso_ms(started),
+               "completedAt": iso_ms(emu.now())}
+        if errors:
+            out |= {"numErrors": len(errors), "errors": errors}
+            status = 207
+        return json_response(out, status)
+
+    def batch_create(object_type):
+        started, items = emu.now(), params.inputs(params.body())
+        with emu.lock:
+            type_name, defs = definitions(object_type)
+            results, errors = [], []
+            for item in items:
+                try:
+                    results.append(create_one(type_name, defs, item))
+                except HubSpotError as exc:
+                    errors.append(exc.as_batch_error())
+        return batch_answer(results, errors, started, 201)
+
+    def batch_read(object_type):
+        started, payload = emu.now(), params.body()
+        items, archived = params.inputs(payload), bool(payload.get("archived", False))
+        with emu.lock:
+            _, defs = definitions(object_type)
+            names = [str((item or {}).get("name", "")) for item in items]
+            found = [defs[n] for n in names if n in defs and defs[n]["archived"] == archived]
+            missing = [n for n in names if n not in defs or defs[n]["archived"] != archived]
+        errors = [_missing("property", n).as_batch_error() for n in missing]
+        return batch_answer(found, errors, started, 200)
+
+    def batch_archive(object_type):
+        items = params.inputs(params.body())
+        with emu.lock:
+            _, defs = definitions(object_type)
+            for item in items:
+                definition = defs.get(str((item or {}).get("name", "")))
+                if definition is not None and definition["modificationMetadata"]["archivable"]:
+                    definition["archived"] = True
+                    definition["archivedAt"] = iso_ms(emu.now())
+        return flask.Response(status=204)
 
     def get_property(object_type, property_name):
         with emu.lock:
@@ -174,6 +220,9 @@ def register(bp: flask.Blueprint, emu: "HubSpotEmulator") -> None:
 
     bp.add_url_rule(PROPS, "props_list", list_properties, methods=["GET"])
     bp.add_url_rule(PROPS, "props_create", create_property, methods=["POST"])
+    bp.add_url_rule(f"{PROPS}/batch/create", "props_batch_create", batch_create, methods=["POST"])
+    bp.add_url_rule(f"{PROPS}/batch/read", "props_batch_read", batch_read, methods=["POST"])
+    bp.add_url_rule(f"{PROPS}/batch/archive", "props_batch_archive", batch_archive, methods=["POST"])
     bp.add_url_rule(f"{PROPS}/groups", "groups_list", list_groups, methods=["GET"])
     bp.add_url_rule(f"{PROPS}/groups", "groups_create", create_group, methods=["POST"])
     bp.add_url_rule(f"{PROPS}/groups/<group_name>", "groups_get", get_group, methods=["GET"])

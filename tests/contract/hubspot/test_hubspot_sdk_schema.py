@@ -158,3 +158,21 @@ def test_created_enumeration_property_validates_its_options(hs):
     with pytest.raises(ApiException):
         hs.crm.tickets.basic_api.create(TicketInput(properties={
             "subject": "d", "hs_pipeline_stage": "1", "dispute_stage": "lost"}))
+
+
+def test_properties_batch_create_read_archive(hs):
+    from hubspot.crm.properties import (BatchInputPropertyCreate, BatchInputPropertyName, BatchReadInputPropertyName,
+                                        PropertyName)
+    made = hs.crm.properties.batch_api.create("contacts", BatchInputPropertyCreate(inputs=[
+        PropertyCreate(name="preferred_channel", label="Preferred channel", type="string", field_type="text",
+                       group_name="deskbridge"),
+        PropertyCreate(name="segment", label="Segment again", type="string", field_type="text",
+                       group_name="deskbridge")]))
+    assert [p.name for p in made.results] == ["preferred_channel"]
+    assert made.num_errors == 1 and made.errors[0].category == "OBJECT_ALREADY_EXISTS"
+    read = hs.crm.properties.batch_api.read("contacts", BatchReadInputPropertyName(
+        archived=False, inputs=[PropertyName(name="preferred_channel"), PropertyName(name="email")]))
+    assert sorted(p.name for p in read.results) == ["email", "preferred_channel"]
+    hs.crm.properties.batch_api.archive("contacts", BatchInputPropertyName(inputs=[PropertyName(name="preferred_channel")]))
+    with pytest.raises(PropertyNotFound):
+        hs.crm.properties.core_api.get_by_name("contacts", "preferred_channel")
