@@ -4,13 +4,52 @@ page, each against the same run's trivial control route (``GET /_sandbox/clock``
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
+
 import requests
 
-from bench.bench_sandbox import _row, _throughput
 from hub.sandbox.server import start_in_thread
 
 AUTH = {"Authorization": "Bearer sandbox-session"}
 DATA = "/services/data/v59.0"
+THREADS = 4
+
+
+def _throughput(call: Callable[[requests.Session], requests.Response], seconds: float,
+                threads: int = THREADS) -> tuple[float, int]:
+    """Requests per second over ``seconds`` with ``threads`` keep-alive clients; also the error count."""
+    done, errors = [0] * threads, [0] * threads
+    stop = threading.Event()
+    gate = threading.Barrier(threads + 1)
+
+    def worker(index: int) -> None:
+        with requests.Session() as session:
+            session.trust_env = False
+            call(session)  # warm the connection
+            gate.wait()
+            while not stop.is_set():
+                response = call(session)
+                done[index] += 1
+                errors[index] += response.status_code >= 400
+
+    workers = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(threads)]
+    for thread in workers:
+        thread.start()
+    gate.wait()
+    began = time.perf_counter()
+    time.sleep(seconds)
+    stop.set()
+    for thread in workers:
+        thread.join()
+    return sum(done) / (time.perf_counter() - began), sum(errors)
+
+
+def _row(benchmark: str, metric: str, value: float, unit: str, baseline: float | None, note: str) -> dict:
+    return {"benchmark": benchmark, "metric": metric, "value": round(value, 1), "unit": unit,
+            "baseline": round(baseline, 1) if baseline else None,
+            "ratio": round(value / baseline, 3) if baseline else None, "note": note}
 
 
 def run(quick: bool) -> list[dict]:
@@ -21,7 +60,7 @@ def run(quick: bool) -> list[dict]:
         url = running.url
         base_rate, _ = _throughput(lambda s: s.get(f"{url}/_sandbox/clock", timeout=10), seconds)
         rows.append(_row("sandbox trivial route", "GET /_sandbox/clock", base_rate, "req/s", None,
-                         "baseline: no emulator pipeline; 4 keep-alive clients"))
+                         f"baseline: no emulator pipeline; {THREADS} keep-alive clients"))
         records = [{"attributes": {"type": "Case"}, "Subject": f"Bench case {i}", "Priority": "High",
                     "Description": "Card declined at checkout"} for i in range(100)]
         seeded = []
