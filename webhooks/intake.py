@@ -142,7 +142,11 @@ def store(source: str, events: Iterable[tuple[str, str, dict]]) -> list[tuple[in
     committer = app.extensions.get(COMMITTER)
     if committer is None:
         committer = app.extensions.setdefault(COMMITTER, GroupCommit())
-    return committer.store(app.extensions["deskbridge"].db, source, events)
+    hub = app.extensions["deskbridge"]
+    results = committer.store(hub.db, source, events)
+    for _, created in results:
+        hub.metrics.events_in.labels(source=source, duplicate=str(not created).lower()).inc()
+    return results
 
 
 def accepted(results: list[tuple[int, bool]]) -> Response:

@@ -75,11 +75,14 @@ def create_blueprint() -> Blueprint:
         def wrap(handler: Callable[[Verifiers], Response]):
             def view():
                 try:
-                    return handler(current_app.extensions[EXTENSION])
+                    response = handler(current_app.extensions[EXTENSION])
                 except IntakeError as exc:
                     if exc.status == 401:
                         log.info("webhook %s refused: %s", request.path, exc.message)
-                    return intake.error_response(exc)
+                    response = intake.error_response(exc)
+                metrics = current_app.extensions["deskbridge"].metrics
+                metrics.webhooks.labels(source=path.strip("/"), code=str(response.status_code)).inc()
+                return response
             view.__name__ = handler.__name__
             bp.add_url_rule(path, view_func=view, methods=["POST"])
             return handler

@@ -271,3 +271,15 @@ def test_fuzzed_signed_bodies_never_5xx(client, data, event_type, envelope_extra
     body = dict({"id": msg_id, "type": event_type, "created_at": "2026-11-28T12:00:00Z", "data": data}, **envelope_extra)
     response = post_banking(client, body, msg_id=msg_id)
     assert response.status_code in (200, 202, 400, 422)
+
+
+def test_metrics_count_requests_by_code_and_stored_events(client, hub):
+    post_banking(client, fraud_event())
+    post_banking(client, fraud_event())
+    client.post("/webhooks/banking", data=b"{}", headers={"webhook-id": "x"})
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'deskbridge_webhooks_total{code="202",source="banking"} 1.0' in text
+    assert 'deskbridge_webhooks_total{code="200",source="banking"} 1.0' in text
+    assert 'deskbridge_webhooks_total{code="401",source="banking"} 1.0' in text
+    assert 'deskbridge_events_received_total{duplicate="false",source="banking"} 1.0' in text
+    assert 'deskbridge_events_received_total{duplicate="true",source="banking"} 1.0' in text
