@@ -76,7 +76,9 @@ class Matcher:
             other = canonical_type_name(name.split(".", 1)[1])
             if other is None or operator not in ("EQ", "IN"):
                 raise validation(f"Unsupported association filter {name} {operator}")
-            return flt | {"operator": operator, "_assoc": other}
+            prepared = flt | {"operator": operator, "_assoc": other}
+            prepared["_test"] = self._predicate(prepared)
+            return prepared
         if name not in self.definitions:
             raise validation(f"Property {name} does not exist for {self.type_name}",
                              sub_category="PROPERTY_DOESNT_EXIST", context={"propertyName": [name]})
@@ -96,47 +98,55 @@ class Matcher:
             prepared["_high"] = compare_key(kind, str(flt["highValue"]))
         if operator in ("IN", "NOT_IN"):
             prepared["_set"] = {compare_key(kind, str(v)) for v in flt["values"]}
-        return flt | prepared
+        prepared = flt | prepared
+        prepared["_test"] = self._predicate(prepared)
+        return prepared
 
     def matches(self, record: "Record") -> bool:
         if not self.groups:
             return True
-        return any(all(self._one(record, flt) for flt in group) for group in self.groups)
+        return any(all(flt["_test"](record) for flt in group) for group in self.groups)
 
-    def _one(self, record: "Record", flt: dict) -> bool:
+    def _predicate(self, flt: dict):
+        """A one-argument test for one prepared filter (built once, run per record)."""
         operator = flt["operator"]
         if "_assoc" in flt:
-            wanted = [str(v) for v in (flt.get("values") or [flt.get("value")])]
-            linked = {to_id for to_id, _ in self.store.links.targets(self.type_name, record.id, flt["_assoc"])}
-            return any(w in linked for w in wanted)
+            wanted = {str(v) for v in (flt.get("values") or [flt.get("value")])}
+            links, type_name, other = self.store.links, self.type_name, flt["_assoc"]
+            return lambda r: any(to_id in wanted for to_id, _ in links.targets(type_name, r.id, other))
         name = flt["propertyName"]
-        value = record.properties.get(name)
         if operator == "HAS_PROPERTY":
-            return value is not None
+            return lambda r: r.properties.get(name) is not None
         if operator == "NOT_HAS_PROPERTY":
-            return value is None
-        if operator == "CONTAINS_TOKEN":
-            return token_match(value, str(flt["value"]))
-        if operator == "NOT_CONTAINS_TOKEN":
-            return not token_match(value, str(flt["value"]))
-        have = compare_key(flt["_kind"], value)
+            return lambda r: r.properties.get(name) is None
+        if operator in ("CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"):
+            pattern, negate = str(flt["value"]), operator == "NOT_CONTAINS_TOKEN"
+            return lambda r: token_match(r.properties.get(name), pattern) != negate
+        kind = flt["_kind"]
+
+        def have(record):
+            return compare_key(kind, record.properties.get(name))
         if operator in ("IN", "NOT_IN"):
-            found = have is not None and have in flt["_set"]
-            return found if operator == "IN" else not found
+            options, negate = flt["_set"], operator == "NOT_IN"
+            return lambda r: ((value := have(r)) is not None and value in options) != negate
         want = flt.get("_want")
         if operator == "EQ":
-            return have is not None and have == want
+            return lambda r: want is not None and have(r) == want
         if operator == "NEQ":
-            return have is None or have != want
-        if have is None or want is None:
-            return False
-        try:
-            if operator == "BETWEEN":
-                high = flt.get("_high")
-                return high is not None and want <= have <= high
-            return {"LT": have < want, "LTE": have <= want, "GT": have > want, "GTE": have >= want}[operator]
-        except TypeError:
-            return False
+            return lambda r: (value := have(r)) is None or value != want
+        low, high = want, flt.get("_high")
+        compare = {"LT": lambda v: v < want, "LTE": lambda v: v <= want, "GT": lambda v: v > want,
+                   "GTE": lambda v: v >= want, "BETWEEN": lambda v: high is not None and low <= v <= high}[operator]
+
+        def ordered(record):
+            value = have(record)
+            if value is None or want is None:
+                return False
+            try:
+                return compare(value)
+            except TypeError:
+                return False
+        return ordered
 
 
 def query_match(store: "PortalStore", record: "Record", words: list[str]) -> bool:
