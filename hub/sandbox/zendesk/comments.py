@@ -45,8 +45,17 @@ def comment_text(data: dict) -> tuple[str, str]:
 
 
 def request_metadata() -> dict:
-    client = flask.request.headers.get("User-Agent", "") if flask.has_request_context() else ""
-    address = flask.request.remote_addr if flask.has_request_context() else None
+    """Who made the change (client, address), computed once per request: bulk jobs write hundreds."""
+    if not flask.has_request_context():
+        return _metadata("", None)
+    cached = flask.g.get("zendesk_metadata")
+    if cached is None:
+        cached = flask.g.zendesk_metadata = _metadata(flask.request.headers.get("User-Agent", ""),
+                                                      flask.request.remote_addr)
+    return {"system": dict(cached["system"]), "custom": {}}
+
+
+def _metadata(client: str, address: str | None) -> dict:
     return {"system": {"client": client, "ip_address": address, "location": "London, ENG, United Kingdom",
                        "latitude": 51.5088, "longitude": -0.126},
             "custom": {}}

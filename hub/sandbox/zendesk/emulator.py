@@ -167,7 +167,7 @@ class ZendeskEmulator(Emulator):
         return data[key]
 
     def deliver(self, result) -> None:
-        if result.events:
+        if result.events and self.state.webhooks:
             webhooks.deliver(self, result.ticket, result.events, self.state.agent_id)
 
     def check_incremental_limit(self) -> None:
