@@ -36,7 +36,7 @@ def word_ngrams(text: str, low: int, high: int) -> list[str]:
         if n == 1:
             grams.extend(tokens)
         else:
-            grams.extend(" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
+            grams.extend(map(" ".join, zip(*(tokens[k:] for k in range(n)))))
     return grams
 
 
