@@ -134,9 +134,11 @@ class SObjectType:
     fields: list[Field]
     child_relationships: list[dict] = field(default_factory=list)
     by_name: dict[str, Field] = field(init=False)
+    names: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
         self.by_name = {f.name.lower(): f for f in self.fields}
+        self.names = frozenset(f.name for f in self.fields)
 
     def field(self, name: str) -> Field | None:
         return self.by_name.get(name.lower())

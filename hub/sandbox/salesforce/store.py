@@ -183,7 +183,7 @@ class Store:
                                      f"Required fields are missing: [{', '.join(missing)}]", missing)
         self._derive(sobj, row, None, now)
         self._check_unique(sobj, row)
-        row = {k: v for k, v in row.items() if k in _names(sobj) or k.startswith("_")}
+        row = {k: v for k, v in row.items() if k in sobj.names or k.startswith("_")}
         self._write(sobj.name, record_id, row, "created")
         if sobj.name == "ContentVersion" and row.get("FirstPublishLocationId"):
             self.create(SOBJECTS["contentdocumentlink"], {"LinkedEntityId": row["FirstPublishLocationId"],
@@ -331,10 +331,6 @@ def _require_object(data: object) -> None:
         raise SalesforceApiError(400, "JSON_PARSER_ERROR",
                                  f"Cannot deserialize instance of sObject from {kind} value: the body must be a JSON "
                                  "object")
-
-
-def _names(sobj: SObjectType) -> set[str]:
-    return {f.name for f in sobj.fields}
 
 
 class MultipleMatches(SalesforceApiError):
