@@ -158,3 +158,19 @@ def test_user_events_are_delivered(zc, api, receiver):
     event = json.loads(receiver.next()[1])
     assert event["type"] == "zen:event-type:user.external_id_changed"
     assert event["event"] == {"current": "CUST-0009", "previous": None}
+
+
+def test_webhooks_through_zenpy(zc, receiver):
+    from zenpy.lib.api_objects import Webhook
+
+    hook = zc.webhooks.create(Webhook(name="hub", endpoint=receiver.url, http_method="POST",
+                                      request_format="json", status="active",
+                                      subscriptions=["zen:event-type:ticket.created"]))
+    assert [h.id for h in zc.webhooks.list()] == [hook.id]
+    secret = zc.webhooks.show_secret(hook)
+    assert secret.algorithm == "sha256" and secret.secret
+    zc.tickets.create(Ticket(subject="Via zenpy hook", comment=Comment(body="b")))
+    headers, body = receiver.next()
+    assert verify(headers, body, secret.secret)
+    zc.webhooks.delete(hook)
+    assert list(zc.webhooks.list()) == []
