@@ -8,6 +8,8 @@ digits become ``*``) so HTML and JSON around a PAN stay well formed.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from dataclasses import dataclass
 
@@ -58,6 +60,10 @@ _IIN_RANGES: tuple[tuple[int, int, int, frozenset[int], str], ...] = (
 )
 
 MIN_LEN, MAX_LEN = 13, 19
+
+# Base64 text (standard or URL-safe) long enough to hide 13 digits. Longer blobs are attachments, not text
+# someone pasted, and are left to the upload checks.
+_B64 = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{20,8192}={0,2}(?![A-Za-z0-9+/=_-])")
 
 
 @dataclass(frozen=True)
@@ -133,13 +139,50 @@ def find_pans(text: str) -> list[PanMatch]:
     return matches
 
 
+def _decode_b64(token: str) -> tuple[str, bool] | None:
+    """The text inside a base64 token and whether it was URL-safe; None when it is not base64 of UTF-8 text."""
+    urlsafe = "-" in token or "_" in token
+    padded = token + "=" * (-len(token) % 4)
+    try:
+        raw = base64.urlsafe_b64decode(padded) if urlsafe else base64.b64decode(padded, validate=True)
+        decoded = raw.decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+    return decoded, urlsafe
+
+
+def _base64_with_pans(text: str):
+    """``(match, decoded, urlsafe)`` for each base64 token whose decoded text holds a PAN."""
+    # Cheap exit for ordinary prose: no whitespace-free run is long enough to be such a token.
+    if len(text) < 20 or max(map(len, text.split()), default=0) < 20:
+        return
+    for match in _B64.finditer(text):
+        decoded = _decode_b64(match.group(0).rstrip("="))
+        if decoded is not None and find_pans(decoded[0]):
+            yield match, decoded[0], decoded[1]
+
+
 def contains_pan(text: str) -> bool:
-    """True when ``text`` holds at least one card number in any disguise."""
-    return bool(find_pans(text))
+    """True when ``text`` holds at least one card number in any disguise (base64-encoded text included)."""
+    return bool(find_pans(text)) or any(True for _ in _base64_with_pans(text))
 
 
 def mask_text(text: str, keep_bin: bool = False) -> str:
-    """``text`` with every PAN masked to its last four digits (and first six with ``keep_bin``)."""
+    """``text`` with every PAN masked to its last four digits (and first six with ``keep_bin``).
+
+    A base64 token whose text holds a PAN is replaced by the base64 of the masked text.
+    """
+    text = _mask_plain(text, keep_bin)
+    pieces, last = [], 0
+    for match, decoded, urlsafe in list(_base64_with_pans(text)):
+        masked = _mask_plain(decoded, keep_bin).encode()
+        encoded = base64.urlsafe_b64encode(masked) if urlsafe else base64.b64encode(masked)
+        pieces += [text[last : match.start()], encoded.decode()]
+        last = match.end()
+    return "".join(pieces) + text[last:] if pieces else text
+
+
+def _mask_plain(text: str, keep_bin: bool) -> str:
     matches = find_pans(text)
     if not matches:
         return text

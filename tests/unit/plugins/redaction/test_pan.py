@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import random
@@ -94,6 +95,10 @@ WRAPPERS = {
     "html": (lambda s: f"<div><p>Card <b>{s}</b></p></div>", _strip_html),
     "url": (lambda s: "body=" + urllib.parse.quote(f"my card {s} ok"), lambda s: urllib.parse.unquote(s[5:])),
     "form": (lambda s: "body=" + urllib.parse.quote_plus(f"card {s}"), lambda s: urllib.parse.unquote_plus(s[5:])),
+    "base64": (lambda s: "attachment: " + base64.b64encode(f"note: card {s} thanks".encode()).decode(),
+               lambda s: base64.b64decode(s.split(": ", 1)[1]).decode()),
+    "base64url": (lambda s: base64.urlsafe_b64encode(json.dumps({"pan": s}).encode()).decode().rstrip("="),
+                  lambda s: json.loads(base64.urlsafe_b64decode(s + "=" * (-len(s) % 4)))["pan"]),
 }
 
 
