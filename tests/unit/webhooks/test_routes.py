@@ -283,3 +283,12 @@ def test_metrics_count_requests_by_code_and_stored_events(client, hub):
     assert 'deskbridge_webhooks_total{code="401",source="banking"} 1.0' in text
     assert 'deskbridge_events_received_total{duplicate="false",source="banking"} 1.0' in text
     assert 'deskbridge_events_received_total{duplicate="true",source="banking"} 1.0' in text
+
+
+def test_routes_never_let_flask_parse_the_body_before_verification():
+    import webhooks.intake
+    import webhooks.routes
+    for module in (webhooks.routes, webhooks.intake):
+        source = Path(module.__file__).read_text()
+        for forbidden in ("get_json", "request.json", "request.data", "request.form", "get_data("):
+            assert forbidden not in source, f"{module.__name__} uses {forbidden}"
