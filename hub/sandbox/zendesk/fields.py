@@ -9,7 +9,7 @@ import flask
 
 from hub.sandbox.zendesk.errors import invalid_attr, not_found, record_invalid
 from hub.sandbox.zendesk.pagination import list_page
-from hub.sandbox.zendesk.state import ZendeskState, ts, with_url
+from hub.sandbox.zendesk.state import BRAND_ID, TICKET_FORM_ID, ZendeskState, ts, with_url
 
 SYSTEM_FIELDS = (
     ("subject", "Subject", "Subject"), ("description", "Description", "Description"),
@@ -217,3 +217,46 @@ def register(bp: flask.Blueprint, emu) -> None:
         field = get_field(emu.state, field_id)
         return {"custom_field_options": field.get("custom_field_options", []), "next_page": None,
                 "previous_page": None, "count": len(field.get("custom_field_options", []))}
+
+    def account_created() -> str:
+        return min(f["created_at"] for f in emu.state.ticket_fields.values())
+
+    def brand() -> dict:
+        created = account_created()
+        return with_url({"id": BRAND_ID, "name": "Sandbox", "brand_url": "https://sandbox.zendesk.com",
+                         "subdomain": "sandbox", "host_mapping": None, "has_help_center": True,
+                         "help_center_state": "enabled", "active": True, "default": True, "is_deleted": False,
+                         "logo": None, "ticket_form_ids": [TICKET_FORM_ID],
+                         "signature_template": "{{agent.signature}}", "created_at": created,
+                         "updated_at": created}, f"brands/{BRAND_ID}.json")
+
+    def form() -> dict:
+        created = account_created()
+        ids = [f["id"] for f in sorted(emu.state.ticket_fields.values(), key=lambda f: (f["position"], f["id"]))
+               if f["active"]]
+        return with_url({"id": TICKET_FORM_ID, "name": "Default Ticket Form", "raw_name": "Default Ticket Form",
+                         "display_name": "Default Ticket Form", "raw_display_name": "Default Ticket Form",
+                         "position": 1, "active": True, "end_user_visible": True, "default": True,
+                         "in_all_brands": True, "restricted_brand_ids": [], "ticket_field_ids": ids,
+                         "agent_conditions": [], "end_user_conditions": [], "created_at": created,
+                         "updated_at": created, "brand_ids": [BRAND_ID]}, f"ticket_forms/{TICKET_FORM_ID}.json")
+
+    @route(bp, "/api/v2/brands.json", methods=["GET"])
+    def brands():
+        return {"brands": [brand()], "next_page": None, "previous_page": None, "count": 1}
+
+    @route(bp, "/api/v2/brands/<int:brand_id>.json", methods=["GET"])
+    def show_brand(brand_id):
+        if brand_id != brand()["id"]:
+            raise not_found()
+        return {"brand": brand()}
+
+    @route(bp, "/api/v2/ticket_forms.json", methods=["GET"])
+    def forms():
+        return {"ticket_forms": [form()], "next_page": None, "previous_page": None, "count": 1}
+
+    @route(bp, "/api/v2/ticket_forms/<int:form_id>.json", methods=["GET"])
+    def show_form(form_id):
+        if form_id != form()["id"]:
+            raise not_found()
+        return {"ticket_form": form()}

@@ -14,6 +14,8 @@ from hub.clock import isoformat
 
 ACCOUNT_ID = 21384752
 SUBDOMAIN = "sandbox"
+TICKET_FORM_ID = 360_050_000_001
+BRAND_ID = 360_060_000_001
 
 # Realistic id ranges: tickets count up per account from 1, everything else uses large global ids.
 ID_BASES = {

@@ -8,11 +8,9 @@ from hub.sandbox.zendesk import people
 from hub.sandbox.zendesk.comments import AuditBuilder, new_comment, present_attachment, via
 from hub.sandbox.zendesk.errors import invalid_attr, not_found, record_invalid, update_conflict
 from hub.sandbox.zendesk.fields import coerce_value, field_tags
-from hub.sandbox.zendesk.state import (CUSTOM_STATUS_IDS, PRIORITIES, STATUS_ORDER, TICKET_TYPES, ZendeskState,
-                                       ts, with_url)
+from hub.sandbox.zendesk.state import (BRAND_ID, CUSTOM_STATUS_IDS, PRIORITIES, STATUS_ORDER, TICKET_FORM_ID,
+                                       TICKET_TYPES, ZendeskState, ts, with_url)
 
-TICKET_FORM_ID = 360_050_000_001
-BRAND_ID = 360_060_000_001
 # (payload key, audit field name, webhook event suffix) for the plain scalar attributes.
 SCALARS = (("subject", "subject", "subject_changed"), ("status", "status", "status_changed"),
            ("priority", "priority", "priority_changed"), ("type", "type", "type_changed"),

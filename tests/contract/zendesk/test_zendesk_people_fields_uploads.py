@@ -141,3 +141,10 @@ def test_upload_append_with_token(api):
     assert second["token"] == first["token"]
     assert [a["file_name"] for a in second["attachments"]] == ["a.pdf", "b.pdf"]
     assert api("DELETE", f"/api/v2/uploads/{first['token']}.json").status_code == 204
+
+
+def test_ticket_brand_and_form_resolve(zc):
+    ticket = zc.tickets.create(Ticket(subject="S", comment=Comment(body="b"))).ticket
+    assert zc.brands(id=ticket.brand_id).subdomain == "sandbox"
+    form = zc.ticket_forms(id=ticket.ticket_form_id)
+    assert form.default is True and len(form.ticket_field_ids) >= 7
