@@ -183,6 +183,8 @@ def update_ticket(state: ZendeskState, ticket_id: int, data: dict, actor_id: int
                                           "error": "ClosedPrevention"}]})
     if data.get("safe_update") and data.get("updated_stamp") != ticket["updated_at"]:
         raise update_conflict()
+    if data.get("comment") is not None and not isinstance(data["comment"], dict):
+        raise invalid_attr("comment", "Comment: must be an object with a body", "InvalidValue")
     if data.get("status") == "new" and ticket["status"] != "new":
         raise invalid_attr("status", "Status: new is not valid for a ticket that is not new", "InvalidValue")
     values = {key: data[key] for key, _, _ in SCALARS if key in data}

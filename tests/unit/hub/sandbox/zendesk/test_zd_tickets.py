@@ -84,3 +84,10 @@ def test_unknown_assignee_and_end_user_assignee_are_refused(state):
         with pytest.raises(ZendeskApiError) as caught:
             create(state, assignee_id=assignee)
         assert caught.value.status == 422
+
+
+def test_malformed_comment_changes_nothing(state):
+    ticket = create(state).ticket
+    with pytest.raises(ZendeskApiError):
+        tickets.update_ticket(state, ticket["id"], {"status": "open", "comment": "text"}, state.agent_id)
+    assert state.tickets[ticket["id"]]["status"] == "new"
