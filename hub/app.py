@@ -9,7 +9,7 @@ import time
 import uuid
 from pathlib import Path
 
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, abort, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from hub.runtime import Hub
@@ -73,6 +73,8 @@ def _register_core_routes(app: Flask, hub: Hub) -> None:
     def _correlation():
         incoming = request.headers.get("X-Request-ID", "")
         g.correlation_id = incoming if incoming.isalnum() and len(incoming) <= 64 else uuid.uuid4().hex
+        if (request.content_length or 0) > app.config["MAX_CONTENT_LENGTH"]:
+            abort(413)  # refuse before anything reads the body or checks credentials
 
     @app.after_request
     def _headers(response: Response):

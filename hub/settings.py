@@ -270,16 +270,16 @@ def load_settings(config_dir: Path | str | None = None, env: dict | None = None,
             field = ".".join(str(p) for p in loc)
             message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].lower()
             problems.append(Problem(file, line, field, message))
-    if settings is not None and plugin_models is not None:
-        problems.extend(_check_plugins(settings, plugin_models, source))
+    if plugin_models is not None and isinstance(data.get("plugins"), dict):
+        problems.extend(_check_plugins(data["plugins"], plugin_models, source))
     if problems:
         raise ConfigError(problems)
     return settings
 
 
-def _check_plugins(settings: Settings, plugin_models: dict, source: _Source) -> list[Problem]:
+def _check_plugins(blocks: dict, plugin_models: dict, source: _Source) -> list[Problem]:
     problems = []
-    for name, block in settings.plugins.items():
+    for name, block in blocks.items():
         file, line = source.locate(("plugins", name))
         if name not in plugin_models:
             known = ", ".join(sorted(plugin_models)) or "none"
@@ -288,6 +288,8 @@ def _check_plugins(settings: Settings, plugin_models: dict, source: _Source) -> 
         model = plugin_models[name]
         if model is None:
             continue
+        if not isinstance(block, dict) and block is not None:
+            continue  # the Settings model already reports a block of the wrong type
         body = {k: v for k, v in (block or {}).items() if k != "enabled"}
         try:
             model.model_validate(body)

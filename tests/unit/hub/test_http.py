@@ -1,0 +1,65 @@
+"""Outbound policy: status table, Retry-After parsing, rate budget, breaker."""
+
+import pytest
+
+from hub.errors import AuthError, PermanentError, RetryableError
+from hub.http import RateBudget, SystemGuard, action_for, error_for, parse_retry_after
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.mark.parametrize("status, kind", [
+    (200, None), (400, PermanentError), (401, AuthError), (403, AuthError), (404, PermanentError),
+    (409, PermanentError), (422, PermanentError), (408, RetryableError), (429, RetryableError),
+    (500, RetryableError), (502, RetryableError), (503, RetryableError), (504, RetryableError),
+])
+def test_status_table(status, kind):
+    error = error_for("zendesk", status, "x", retry_after=3)
+    if kind is None:
+        assert error is None
+    else:
+        assert type(error) is kind
+    assert action_for(599) == "retry" and action_for(418) == "fail"
+
+
+def test_retry_after_int_and_http_date():
+    assert parse_retry_after("7") == 7.0
+    assert parse_retry_after(None) is None and parse_retry_after("soon") is None
+    assert 0 <= parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") <= 0.0 + 1  # in the past → 0
+
+
+def test_rate_budget_spaces_calls_and_pauses_on_429():
+    now = [0.0]
+    slept = []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        now[0] += seconds
+    budget = RateBudget(per_second=2, burst=2, clock=lambda: now[0], sleep=sleep)
+    for _ in range(6):
+        budget.acquire()
+    assert now[0] == pytest.approx(2.0)  # 2 free, then 4 more at 2/s
+    budget.pause(7)
+    start = now[0]
+    budget.acquire()
+    assert now[0] - start >= 7
+
+
+def test_guard_translates_and_opens_breaker():
+    guard = SystemGuard("hubspot", per_minute=60000, fail_max=3, reset_timeout=60)
+
+    def fails():
+        raise RetryableError("503", status=503)
+    for _ in range(3):
+        with pytest.raises(RetryableError):
+            guard.call(fails)
+    calls = []
+    with pytest.raises(RetryableError, match="circuit open"):
+        guard.call(lambda: calls.append(1))
+    assert calls == []  # nothing sent while open
+
+    def not_found():
+        raise KeyError("x")
+    ok_guard = SystemGuard("hubspot", per_minute=60000)
+    with pytest.raises(PermanentError):
+        ok_guard.call(not_found, translate=lambda e: PermanentError("gone") if isinstance(e, KeyError) else None)

@@ -1,0 +1,175 @@
+"""The pipeline: exactly-once local effects, idempotent emits, retries with backoff, dead letters and replay."""
+
+import random
+
+import pytest
+
+from hub.errors import PermanentError, RetryableError
+from hub.hookspecs import hookimpl
+from hub.inbox import store_event
+from hub.pipeline import ActionRefused, backoff_delay, process_next_action, process_next_event, replay_dead_letters
+
+pytestmark = pytest.mark.unit
+
+
+class Sink:
+    name = "sink"
+
+    def __init__(self, failures=None):
+        self.calls = []
+        self.failures = list(failures or [])
+
+    def execute(self, operation, payload, key):
+        self.calls.append((operation, payload, key))
+        if self.failures:
+            raise self.failures.pop(0)
+        return {"id": f"remote-{len(self.calls)}"}
+
+    def check(self):
+        return {"ok": True}
+
+
+class Recorder:
+    def __init__(self, sink):
+        self.sink = sink
+        self.done = []
+        self.dead = []
+
+    @hookimpl
+    def register_connectors(self, hub):
+        return self.sink
+
+    @hookimpl
+    def enrich_event(self, event, ctx):
+        return {"seen_by": "recorder"}
+
+    @hookimpl
+    def on_event(self, event, ctx):
+        assert event.enrichment["seen_by"] == "recorder"
+        store = ctx.state("recorder")
+        store.set(event.event_id, store.get(event.event_id, 0) + 1)
+        ctx.emit("sink", "write", {"n": event.data["n"]}, key=f"write-{event.event_id}")
+        ctx.emit("sink", "write", {"n": event.data["n"]}, key=f"write-{event.event_id}")  # same key: no-op
+
+    @hookimpl
+    def on_action_done(self, action, result, ctx):
+        self.done.append((action.key, result["id"]))
+
+    @hookimpl
+    def on_action_dead(self, action, reason, ctx):
+        self.dead.append((action.key, reason))
+
+
+def drain(hub):
+    while process_next_event(hub, "t") or process_next_action(hub, "t"):
+        pass
+
+
+def test_event_stored_once_processed_once_action_sent_once(make_hub):
+    recorder = Recorder(Sink())
+    hub = make_hub(plugins=[recorder])
+    with hub.db.session() as session:
+        assert store_event(session, "banking", "ev-1", "x", {"data": {"n": 1}})[1] is True
+        assert store_event(session, "banking", "ev-1", "x", {"data": {"n": 1}})[1] is False
+    drain(hub)
+    assert [c[2] for c in recorder.sink.calls] == ["write-ev-1"]
+    assert recorder.done == [("write-ev-1", "remote-1")]
+    with hub.db.session() as session:
+        from hub.pipeline import StateStore
+        assert StateStore(session, "recorder").get("ev-1") == 1
+
+
+def test_retryable_failure_is_retried_then_succeeds(make_hub):
+    recorder = Recorder(Sink(failures=[RetryableError("503", retry_after=0)]))
+    hub = make_hub(plugins=[recorder])
+    with hub.db.session() as session:
+        store_event(session, "banking", "ev-2", "x", {"data": {"n": 2}})
+    import time
+    for _ in range(200):
+        drain(hub)
+        if recorder.done:
+            break
+        time.sleep(0.01)
+    assert len(recorder.sink.calls) == 2 and recorder.done
+
+
+def test_permanent_failure_dead_letters_with_reason_and_replays(make_hub):
+    recorder = Recorder(Sink(failures=[PermanentError("zendesk answered 422: closed ticket")]))
+    hub = make_hub(plugins=[recorder])
+    with hub.db.session() as session:
+        store_event(session, "banking", "ev-3", "x", {"data": {"n": 3}})
+    drain(hub)
+    assert recorder.dead == [("write-ev-3", "zendesk answered 422: closed ticket")]
+    from hub.api import list_dead_letters
+    letters = list_dead_letters(hub)
+    assert letters[0]["reason"] == "zendesk answered 422: closed ticket" and letters[0]["kind"] == "outbox"
+    assert replay_dead_letters(hub) == 1
+    drain(hub)
+    assert recorder.done == [("write-ev-3", "remote-2")]
+    assert list_dead_letters(hub) == []
+
+
+def test_gives_up_after_max_attempts(make_hub):
+    sink = Sink(failures=[RetryableError("boom", retry_after=0)] * 10)
+    recorder = Recorder(sink)
+    hub = make_hub(plugins=[recorder], env={"DESKBRIDGE_WORKERS__BACKOFF_CAP": "0.001"})
+    with hub.db.session() as session:
+        store_event(session, "banking", "ev-4", "x", {"data": {"n": 4}})
+    import time
+    for _ in range(300):
+        drain(hub)
+        if recorder.dead:
+            break
+        time.sleep(0.005)
+    assert len(sink.calls) == hub.settings.workers.max_attempts
+    assert recorder.dead[0][1].startswith(f"gave up after {hub.settings.workers.max_attempts} attempts: boom")
+
+
+def test_failing_plugin_rolls_back_its_effects(make_hub):
+    class Broken:
+        @hookimpl
+        def on_event(self, event, ctx):
+            ctx.emit("sink", "write", {}, key="never")
+            raise ValueError("bug in plugin")
+    recorder = Recorder(Sink())
+    hub = make_hub(plugins=[recorder, Broken()])
+    with hub.db.session() as session:
+        store_event(session, "banking", "ev-5", "x", {"data": {"n": 5}})
+    process_next_event(hub, "t")
+    from sqlalchemy import select
+    from hub.db import InboxEvent, OutboxAction
+    with hub.db.session() as session:
+        assert session.execute(select(OutboxAction)).first() is None  # rolled back with the event
+        row = session.execute(select(InboxEvent)).scalar_one()
+        assert row.status == "pending" and "bug in plugin" in row.last_error
+
+
+def test_decide_action_allowed_refuses(make_hub):
+    class Gate:
+        @hookimpl
+        def decide_action_allowed(self, system, operation, payload, ctx):
+            return "identity not verified" if operation == "freeze_card" else None
+    hub = make_hub(plugins=[Gate()])
+    with pytest.raises(ActionRefused, match="identity not verified"):
+        hub.emit("core_banking", "freeze_card", {}, key="k")
+    assert hub.emit("core_banking", "get", {}, key="k2") is True
+
+
+def test_backoff_full_jitter_bounds_and_retry_after():
+    rng = random.Random(1)
+    for attempt in range(1, 10):
+        for _ in range(200):
+            delay = backoff_delay(attempt, base=1.0, cap=30.0, rng=rng)
+            assert 0 <= delay <= min(30.0, 2 ** (attempt - 1))
+    assert backoff_delay(1, 1.0, 30.0, retry_after=7, rng=rng) >= 7
+
+
+def test_ordered_actions_wait_for_earlier_ones(make_hub):
+    sink = Sink(failures=[RetryableError("later", retry_after=60)])
+    recorder = Recorder(sink)
+    hub = make_hub(plugins=[recorder])
+    hub.emit("sink", "create", {}, key="a", order_key="ticket-1")
+    hub.emit("sink", "note", {}, key="b", order_key="ticket-1")
+    hub.emit("sink", "other", {}, key="c", order_key="ticket-2")
+    drain(hub)
+    assert [c[2] for c in sink.calls] == ["a", "c"]  # b waits behind a, which is backing off
