@@ -45,6 +45,7 @@ class HubSpotEmulator(Emulator):
         self.store = PortalStore(self.now)
         self.webhooks = webhooks.WebhookHub(self)
         self.store.listener = self.webhooks.record
+        self.store.association_listener = self.webhooks.association
         self._search_hits: deque[float] = deque()
         self._search_lock = threading.Lock()
         self._daily_used = 0

@@ -70,14 +70,22 @@ class AssociationStore:
         backward = self.edges.setdefault((to_type, to_id), {}).setdefault((from_type, from_id), set())
         for type_id in type_ids:
             kind = self.kinds[type_id]
-            forward.add(kind.type_id)
-            backward.add(kind.inverse_id)
+            added = [kind]
             if not kind.is_default and kind.category == "HUBSPOT_DEFINED":
                 # A primary association always comes with the unlabelled default one, as in HubSpot.
-                default = self.default_kind(from_type, to_type)
-                forward.add(default.type_id)
-                backward.add(default.inverse_id)
+                added.append(self.default_kind(from_type, to_type))
+            for each in added:
+                if each.type_id not in forward:
+                    forward.add(each.type_id)
+                    backward.add(each.inverse_id)
+                    self._notify(from_type, from_id, to_type, to_id, each, removed=False)
             self._sync_primary_company(from_type, from_id, to_type, to_id, kind)
+
+    def _notify(self, from_type: str, from_id: str, to_type: str, to_id: str, kind: catalog.AssociationType,
+                removed: bool) -> None:
+        listener = self.store.association_listener
+        if listener is not None:
+            listener(from_type, from_id, to_type, to_id, kind, removed)
 
     def _sync_primary_company(self, from_type, from_id, to_type, to_id, kind) -> None:
         """``associatedcompanyid`` on a contact mirrors its primary company, as HubSpot keeps it."""
@@ -100,9 +108,13 @@ class AssociationStore:
         if forward is None:
             return
         for type_id in list(forward) if type_ids is None else type_ids:
+            if type_id not in forward:
+                continue
             forward.discard(type_id)
             if backward is not None and type_id in self.kinds:
                 backward.discard(self.kinds[type_id].inverse_id)
+            if type_id in self.kinds:
+                self._notify(from_type, from_id, to_type, to_id, self.kinds[type_id], removed=True)
         if not forward:
             del self.edges[(from_type, from_id)][(to_type, to_id)]
         if backward is not None and not backward:

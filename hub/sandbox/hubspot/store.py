@@ -35,6 +35,7 @@ class PortalStore:
     def __init__(self, now: Callable[[], datetime]):
         self.now = now
         self.listener: ChangeListener | None = None
+        self.association_listener: Callable | None = None
         self.clear()
 
     def clear(self) -> None:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from hub.sandbox.hubspot.store import Record
 
 SUBSCRIBABLE = ("contacts", "companies", "deals", "tickets")
-KINDS = ("creation", "propertyChange", "deletion", "privacyDeletion")
+KINDS = ("creation", "propertyChange", "deletion", "privacyDeletion", "associationChange")
 MAX_EVENTS_PER_REQUEST = 100
 USER_AGENT = "HubSpot Connect 2.0 (http://dev.hubspot.com/) (namespace: webhooks-nonretryable)"
 
@@ -100,6 +100,22 @@ class WebhookHub:
                     self.pending.append((f"{singular}.propertyChange", record.id, "propertyChange", name,
                                          value if value is not None else "", occurred))
 
+    def association(self, from_type: str, from_id: str, to_type: str, to_id: str, kind, removed: bool) -> None:
+        """Association listener: one ``{type}.associationChange`` event per direction."""
+        if self.muted or not self.targets:
+            return
+        occurred = int(self.emulator.now().timestamp() * 1000)
+        primary = kind.label == "Primary" and kind.category == "HUBSPOT_DEFINED"
+        with self._lock:
+            for a, a_id, b, b_id in ((from_type, from_id, to_type, to_id), (to_type, to_id, from_type, from_id)):
+                if a not in SUBSCRIBABLE or b not in catalog.STANDARD_TYPES:
+                    continue
+                singular_a, singular_b = catalog.STANDARD_TYPES[a].singular, catalog.STANDARD_TYPES[b].singular
+                detail = {"associationType": f"{singular_a}_TO_{singular_b}".upper(), "fromObjectId": int(a_id),
+                          "toObjectId": int(b_id), "associationRemoved": removed, "isPrimaryAssociation": primary}
+                self.pending.append((f"{singular_a}.associationChange", a_id, "associationChange", None, detail,
+                                     occurred))
+
     def flush(self) -> list[str]:
         """Send what accumulated; one POST per target of at most 100 events. Returns delivery ids."""
         with self._lock:
@@ -124,8 +140,10 @@ class WebhookHub:
         self._next_event_id += 1
         event = {"eventId": self._next_event_id, "subscriptionId": sub.id, "portalId": catalog.PORTAL_ID,
                  "appId": catalog.APP_ID, "occurredAt": occurred, "subscriptionType": event_type,
-                 "attemptNumber": 0, "objectId": int(object_id), "changeFlag": _change_flag(kind),
-                 "changeSource": "INTEGRATION", "sourceId": str(catalog.APP_ID)}
+                 "attemptNumber": 0, "changeSource": "INTEGRATION", "sourceId": str(catalog.APP_ID)}
+        if kind == "associationChange":
+            return event | value
+        event |= {"objectId": int(object_id), "changeFlag": _change_flag(kind)}
         if kind == "propertyChange":
             event |= {"propertyName": prop, "propertyValue": value}
         return event

@@ -84,3 +84,24 @@ def test_nothing_is_recorded_without_subscribers_or_while_muted():
     hub.muted = True
     store.create("contacts", {"email": "b@b.co"})
     assert hub.flush() == [] and emulator.sandbox.sent == []
+
+
+def test_association_changes_are_sent_for_both_directions():
+    import json
+    emulator, hub, store = make_hub()
+    store.association_listener = hub.association
+    hub.subscribe("http://t/x", "s", [{"eventType": "contact.associationChange"},
+                                      {"eventType": "company.associationChange"}])
+    contact = store.create("contacts", {"email": "a@b.co"})
+    company = store.create("companies", {"name": "Acme"})
+    store.links.add("contacts", contact.id, "companies", company.id, [1])
+    store.links.add("contacts", contact.id, "companies", company.id, [1])     # already there: no new events
+    store.links.remove("contacts", contact.id, "companies", company.id, [1])
+    hub.flush()
+    events = json.loads(emulator.sandbox.sent[0][1])
+    seen = [(e["associationType"], e["associationRemoved"], e["isPrimaryAssociation"]) for e in events]
+    assert seen == [("CONTACT_TO_COMPANY", False, True), ("COMPANY_TO_CONTACT", False, True),
+                    ("CONTACT_TO_COMPANY", False, False), ("COMPANY_TO_CONTACT", False, False),
+                    ("CONTACT_TO_COMPANY", True, True), ("COMPANY_TO_CONTACT", True, True)]
+    assert events[0]["fromObjectId"] == int(contact.id) and events[0]["toObjectId"] == int(company.id)
+    assert "objectId" not in events[0]
