@@ -1,8 +1,9 @@
 """HubSpot CRM v3 emulator: hubspot-api-client 12 works against it unchanged.
 
-``HubSpot(access_token="sandbox-token", host="http://127.0.0.1:P")``. Objects, batch, search, associations v4,
-properties, pipelines, GDPR delete, HubSpot's error bodies and rate-limit headers, and v3-signed webhooks to the
-targets registered at ``POST /_sandbox/hubspot/subscriptions``.
+``HubSpot(access_token="sandbox-token", host="http://127.0.0.1:P")``. Objects (incl. merge and GDPR delete),
+batch, search, associations v4, properties, pipelines, owners, custom object schemas, HubSpot's error bodies and
+rate-limit headers, and v3-signed webhooks to the targets registered at ``POST /_sandbox/hubspot/subscriptions``
+(or in-process with ``HubSpotEmulator.subscribe``).
 """
 
 from __future__ import annotations
@@ -58,6 +59,12 @@ class HubSpotEmulator(Emulator):
         bp.register_error_handler(errors.HubSpotError, errors.error_response)
         bp.after_request(self._flush_webhooks)
         return bp
+
+    def subscribe(self, target_url: str, client_secret: str, subscriptions: list[dict] | None = None) -> None:
+        """Send webhooks to ``target_url`` signed with ``client_secret``; ``subscriptions`` as
+        ``[{"eventType": "ticket.propertyChange", "propertyName": "hs_pipeline_stage"}]`` (None = every event)."""
+        with self.lock:
+            self.webhooks.subscribe(target_url, client_secret, subscriptions)
 
     def _flush_webhooks(self, response: flask.Response) -> flask.Response:
         self.webhooks.flush()

@@ -54,7 +54,7 @@ def test_seed_then_reset(app, emulator):
     counts = app.extensions["sandbox"].seed()
     assert len(emulator.store.live("contacts")) == counts["customers"]
     assert len(emulator.store.live("companies")) == counts["organisations"]
-    emulator.webhooks.subscribe("http://127.0.0.1:9/x", "s", None)
+    emulator.subscribe("http://127.0.0.1:9/x", "s")
     app.extensions["sandbox"].reset()
     assert emulator.store.live("contacts") == []
     assert emulator.webhooks.targets, "subscriptions are configuration and survive a reset"
