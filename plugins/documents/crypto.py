@@ -10,6 +10,7 @@ NIST SP 800-38D; the KEK wraps one 32-byte key per document and rotates with ``r
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 from collections.abc import Iterator
@@ -147,23 +148,30 @@ def rotate(store: HeaderStore, envelope: Envelope, new_kek_id: str | None = None
     elif new_kek_id != keyring.active_id:
         new_kek_id = keyring.add(new_kek_id)
     report = RotationReport(kek_id=new_kek_id)
-    # The second pass catches documents another process wrapped with the old KEK during the first.
-    for counting in (True, False):
-        for doc_id, header in store.iter_headers():
-            if header.get("kek_id") == new_kek_id:
-                if counting:
-                    report.already += 1
-                continue
-            try:
-                store.replace_header(doc_id, envelope.rewrap(header))
-            except (DecryptionError, KeyringError) as exc:
-                report.failed[doc_id] = str(exc)
-                continue
-            report.failed.pop(doc_id, None)
-            report.rewrapped += 1
-    if report.complete:
-        for record in keyring.records():
-            if record.status == "decrypt":
-                keyring.retire(record.kek_id)
-                report.retired.append(record.kek_id)
+    _rewrap_pass(store, envelope, report, counting=True)
+    # The final pass runs with writes held off (when the store offers it): it catches documents wrapped
+    # with the old KEK meanwhile, and none can appear between it and the retirement.
+    exclusive = getattr(store, "exclusive", None)
+    with exclusive() if exclusive else contextlib.nullcontext():
+        _rewrap_pass(store, envelope, report, counting=False)
+        if report.complete:
+            for record in keyring.records():
+                if record.status == "decrypt":
+                    keyring.retire(record.kek_id)
+                    report.retired.append(record.kek_id)
     return report
+
+
+def _rewrap_pass(store: HeaderStore, envelope: Envelope, report: RotationReport, counting: bool) -> None:
+    for doc_id, header in store.iter_headers():
+        if header.get("kek_id") == report.kek_id:
+            if counting:
+                report.already += 1
+            continue
+        try:
+            store.replace_header(doc_id, envelope.rewrap(header))
+        except (DecryptionError, KeyringError) as exc:
+            report.failed[doc_id] = str(exc)
+            continue
+        report.failed.pop(doc_id, None)
+        report.rewrapped += 1

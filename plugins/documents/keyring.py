@@ -222,9 +222,11 @@ class Keyring:
 
         The KEK id is bound into the associated data, so a wrapped key cannot be relabelled.
         """
-        kek_id = self.active_id
+        with self._lock:  # the active key can't change between choosing it and opening it
+            kek_id = self.active_id
+            aead = self._aead(kek_id, for_wrap=True)
         nonce = os.urandom(12)
-        return kek_id, nonce + self._aead(kek_id, for_wrap=True).encrypt(nonce, dek, _bind(kek_id, aad))
+        return kek_id, nonce + aead.encrypt(nonce, dek, _bind(kek_id, aad))
 
     def unwrap(self, kek_id: str, wrapped: bytes, aad: bytes) -> bytes:
         """The data key; raises ``cryptography.exceptions.InvalidTag`` when anything was altered."""

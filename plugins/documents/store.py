@@ -50,8 +50,8 @@ class DocumentStore:
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.envelope = Envelope(keyring)
         self.limits = limits or UploadLimits()
-        # Serialises header rewrites against purges in this process.
-        self._lock = threading.Lock()
+        # Serialises writes (put, header rewrite, delete) in this process; rotation holds it for its last pass.
+        self._lock = threading.RLock()
 
     def _paths(self, doc_id: str) -> tuple[Path, Path]:
         if not isinstance(doc_id, str) or not DOC_ID.match(doc_id):
@@ -71,21 +71,29 @@ class DocumentStore:
         doc_id = secrets.token_hex(16)
         name = safe_display_name(filename, accepted.ext)
         inner = json.dumps({"filename": name, "mime": accepted.mime}).encode() + b"\n" + data
-        blob = self.envelope.encrypt(doc_id, str(ticket_id), inner, str(customer_id))
+        with self._lock:  # a rotation can't retire the KEK between wrapping and writing the header
+            self._write_new(doc_id, str(ticket_id), str(customer_id), accepted, inner, len(data))
+        return doc_id
+
+    def _write_new(self, doc_id: str, ticket_id: str, customer_id: str, accepted, inner: bytes, size: int) -> None:
+        blob = self.envelope.encrypt(doc_id, ticket_id, inner, customer_id)
         bin_path, meta_path = self._paths(doc_id)
         atomic_write(bin_path, blob.ciphertext)
         meta = {
             "doc_id": doc_id,
-            "ticket_id": str(ticket_id),
-            "customer_id": str(customer_id),
+            "ticket_id": ticket_id,
+            "customer_id": customer_id,
             "kind": accepted.kind,
             "mime": accepted.mime,
-            "size": len(data),
+            "size": size,
             "created": clock.isoformat(clock.now()),
             "envelope": blob.header,
         }
         atomic_write(meta_path, json.dumps(meta).encode())
-        return doc_id
+
+    def exclusive(self) -> threading.RLock:
+        """A context manager that holds off writes in this process (key rotation's final pass)."""
+        return self._lock
 
     def info(self, doc_id: str) -> DocumentInfo:
         meta = self._meta(doc_id)

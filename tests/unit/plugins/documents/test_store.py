@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -119,3 +120,28 @@ def test_rotation_through_the_store(tmp_path, store, files):
     reopened = DocumentStore(store.root, Keyring(tmp_path / "data"))
     assert all(reopened.info(i).kek_id == report.kek_id for i in ids)
     assert [reopened.get(i)[2] for i in ids] == [files.png(3, i + 1) for i in range(12)]
+
+
+def test_rotation_online_while_documents_arrive(tmp_path, store, files):
+    first = [store.put("T", "C", "a.png", files.png(2, 2)) for _ in range(30)]
+    stop, added, errors = threading.Event(), [], []
+
+    def uploader():
+        while not stop.is_set() and len(added) < 100:
+            try:
+                added.append(store.put("T", "C", "b.png", files.png(3, 3)))
+            except Exception as exc:  # any failure here is a test failure
+                errors.append(exc)
+
+    thread = threading.Thread(target=uploader)
+    thread.start()
+    try:
+        reports = [rotate(store, store.envelope) for _ in range(3)]
+    finally:
+        stop.set()
+        thread.join()
+    assert errors == []
+    assert all(r.complete for r in reports)
+    assert all(store.get(doc_id)[2] for doc_id in first + added)
+    active = store.envelope.keyring.active_id
+    assert {store.info(doc_id).kek_id for doc_id in first + added} == {active}
