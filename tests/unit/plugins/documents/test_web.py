@@ -179,3 +179,31 @@ def test_cli_rotation_keeps_documents_readable(hub):
     assert "re-wrapped 1 document key(s)" in text and f"retired: {before}" in text
     assert store.info(doc_id).kek_id != before
     assert store.get(doc_id)[2] == make_png()
+
+
+def test_ticket_without_customer_gets_a_note_instead(hub):
+    send(hub, "e1", "ticket.created", {"system": "zendesk", "id": 7, "tags": ["request_documents"]})
+    (action,) = outbox(hub)
+    assert action[:2] == ("zendesk", "add_internal_note")
+    assert "no linked bank customer" in action[3]["body"]
+
+
+def test_retention_job_purges_old_documents(hub):
+    from datetime import datetime, timedelta, timezone
+
+    from hub import clock
+
+    jobs = [job for group in hub.pm.hook.register_jobs(hub=hub) for job in group]
+    (purge,) = [job for job in jobs if job.id == "documents.purge"]
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    clock.set_clock(lambda: start)
+    try:
+        doc_id = store_for(hub).put("42", "C", "a.png", make_png())
+        clock.set_clock(lambda: start + timedelta(days=89))
+        purge.func(hub)
+        assert store_for(hub).doc_ids() == [doc_id]
+        clock.set_clock(lambda: start + timedelta(days=91))
+        purge.func(hub)
+        assert store_for(hub).doc_ids() == []
+    finally:
+        clock.set_clock(None)

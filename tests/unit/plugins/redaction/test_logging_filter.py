@@ -5,10 +5,15 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from plugins.redaction.logging_filter import RedactingFilter, install_log_redaction
+
+from .test_pan import pans
 
 pytestmark = pytest.mark.unit
 
@@ -104,3 +109,23 @@ def test_install_on_root_handlers_covers_child_loggers():
         assert stream.getvalue().strip() == "pan ***********0005"
     finally:
         root.removeHandler(handler)
+
+
+@settings(max_examples=150, deadline=None)
+@given(number=pans(), key=st.sampled_from(["note", "body", "detail"]), noise=st.text(max_size=30))
+def test_no_pan_reaches_the_log_whatever_the_field(number, key, noise):
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(RedactingFilter())
+    logger = logging.getLogger("test.redaction.property")
+    logger.propagate = False
+    logger.addHandler(handler)
+    try:
+        spaced = " ".join(number[i : i + 4] for i in range(0, len(number), 4))
+        logger.error("%s %s", noise, spaced, extra={"payload": {key: [f"{noise} {number}"]}})
+    finally:
+        logger.removeHandler(handler)
+    output = stream.getvalue()
+    assert number not in re.sub(r"\D", "", output)
+    assert number[-4:] in output
