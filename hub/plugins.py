@@ -106,6 +106,16 @@ def build_plugin_manager(settings, extra_plugins: list | tuple = ()) -> tuple[pl
         else:
             pm.set_blocked(name)
         infos.append(info)
+    for target in settings.plugin_modules:
+        info = PluginInfo(name=target, target=target, kind="local", enabled=True)
+        try:
+            module = load_module(target)
+        except Exception as exc:
+            raise ConfigError(f"plugin_modules: {target}: import failed: {exc}") from exc
+        info.version = getattr(module, "__version__", "0.1.0")
+        info.hooks = implemented_hooks(module)
+        pm.register(module, name=target)
+        infos.append(info)
     for extra in extra_plugins:
         pm.register(extra)
     return pm, infos

@@ -75,6 +75,7 @@ class Settings(_Frozen):
     broker: BrokerSettings = BrokerSettings()
     connectors: dict[str, dict[str, Any]] = {}
     plugins: dict[str, dict[str, Any]] = {}
+    plugin_modules: list[str] = []  # local plugins without an entry point (a plugins dir, tests); always enabled
     mappings_dir: Path | None = None
     config_dir: Path | None = None
 
