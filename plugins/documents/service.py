@@ -115,8 +115,9 @@ def handle_event(event, ctx) -> None:
         return
     state.set(key, {"at": clock.isoformat(ctx.now())})
     if not customer_id:
-        ctx.emit(system, "add_internal_note", {"ticket_id": str(ticket_id), "body": (
-            "Document request not sent: this ticket has no linked bank customer.")}, key=f"docs:{system}:{ticket_id}:nocust")
+        note = "Document request not sent: this ticket has no linked bank customer."
+        ctx.emit(system, "add_internal_note", {"ticket_id": str(ticket_id), "body": note},
+                 key=f"docs:{system}:{ticket_id}:nocust")
         return
     token = upload_token(ctx.hub, system, str(ticket_id), str(customer_id))
     until = expiry(config.upload_link_hours)

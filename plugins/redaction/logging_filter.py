@@ -79,7 +79,8 @@ class RedactingFilter(logging.Filter):
             if key in _STANDARD_ATTRS:
                 continue
             value = getattr(record, key)
-            setattr(record, key, REDACTED if self.is_sensitive(key) and value not in (None, "") else self.redact_value(value))
+            hidden = self.is_sensitive(key) and value not in (None, "")
+            setattr(record, key, REDACTED if hidden else self.redact_value(value))
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
@@ -89,7 +90,9 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def install_log_redaction(logger: logging.Logger | None = None, log_filter: RedactingFilter | None = None) -> RedactingFilter:
+def install_log_redaction(
+    logger: logging.Logger | None = None, log_filter: RedactingFilter | None = None
+) -> RedactingFilter:
     """Add one ``RedactingFilter`` to every handler of ``logger`` (root by default); idempotent."""
     target = logger or logging.getLogger()
     installed = log_filter or RedactingFilter()

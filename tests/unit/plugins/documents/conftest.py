@@ -31,7 +31,9 @@ def make_jpeg(width: int = 4, height: int = 3, extra: bytes = b"") -> bytes:
     return b"\xff\xd8" + app0 + com + sof + sos + b"\xff\xd9"
 
 
-def make_pdf(catalog_extra: bytes = b"", stream: bytes = b"BT /F1 12 Tf (Hello) Tj ET", compress: bool = False) -> bytes:
+def make_pdf(
+    catalog_extra: bytes = b"", stream: bytes = b"BT /F1 12 Tf (Hello) Tj ET", compress: bool = False
+) -> bytes:
     """A one-page PDF; ``catalog_extra`` goes into the catalog dictionary, ``stream`` is the page content."""
     body = zlib.compress(stream) if compress else stream
     filt = b" /Filter /FlateDecode" if compress else b""

@@ -96,7 +96,8 @@ def test_generated_tickets_never_reach_a_crm_with_a_pan(started):
     hub, rec = started()
     rng = random.Random(2026)
     for i in range(60):
-        text = f"Ticket {i}: order {rng.randint(10**5, 10**9)} card {_disguise(rng, _pan(rng))} on 2026-01-{i % 28 + 1:02d}"
+        card = _disguise(rng, _pan(rng))
+        text = f"Ticket {i}: order {rng.randint(10**5, 10**9)} card {card} on 2026-01-{i % 28 + 1:02d}"
         payload = {"subject": f"Help #{i}", "description": text, "custom_fields": [{"id": 9, "value": text}]}
         hub.emit(rng.choice(["salesforce", "hubspot", "zendesk"]), "create_ticket", payload, key=f"t{i}")
     _drain(hub)
