@@ -4,7 +4,8 @@ The bank lists changed customers by ``updated_since`` in id order, not change or
 filtered list. A record changed while the scan runs may already be behind it; the finished cursor therefore
 never moves past the time the scan started, and the next pass re-reads from there (minus the overlap),
 handing out only versions it has not handed out before (``recent``). A cursor taken mid-scan resumes the scan
-where it stopped (``scan``).
+where it stopped (``scan``). The bank stamps to the second, so only versions whose second is over are
+remembered (a second change within the same second keeps its ``updated_at``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import timedelta
 from hub import clock
 
 RECENT_CAP = 2000
+SETTLE_SECONDS = 2
 
 
 @dataclass(frozen=True)
@@ -52,9 +54,10 @@ class CustomerReader:
             since = None
             if cursor.get("updated_at"):
                 since = _iso(clock.parse_time(cursor["updated_at"]) - self.overlap)
-            scan = {"since": since, "started": _iso(clock.now()), "after": None}
+            scan = {"since": since, "started": _iso(clock.now()), "after": None, "newest": None}
         recent = {tuple(v) for v in cursor.get("recent", [])}
         floor = cursor.get("floor")
+        settled = _iso(clock.now() - timedelta(seconds=SETTLE_SECONDS))
         query = {"limit": self.stream.page_size}
         if scan["since"]:
             query["updated_since"] = scan["since"]
@@ -68,7 +71,10 @@ class CustomerReader:
                 version = (str(record["id"]), record.get("updated_at") or "")
                 if version in recent or (floor and version[1] < floor):
                     continue
-                recent.add(version)
+                if version[1] < settled:
+                    recent.add(version)
+                if scan.get("newest") is None or [version[1], version[0]] > scan["newest"]:
+                    scan["newest"] = [version[1], version[0]]
                 if record.get("status") == "erased":
                     record["deleted"] = True
                 page.append(record)
@@ -77,7 +83,7 @@ class CustomerReader:
                 scan["after"] = data[-1]["id"]
                 yield page, {**self._base(cursor, recent), "scan": dict(scan)}
                 continue
-            yield page, self._finish(cursor, recent, scan["started"])
+            yield page, self._finish(cursor, recent, scan)
             return
 
     def _base(self, cursor: dict, recent: set) -> dict:
@@ -85,12 +91,11 @@ class CustomerReader:
         out["recent"] = self._window(recent, out.get("updated_at"))
         return out
 
-    def _finish(self, cursor: dict, recent: set, started: str) -> dict:
-        newest = max(recent, key=lambda v: (v[1], v[0]), default=None)
+    def _finish(self, cursor: dict, recent: set, scan: dict) -> dict:
         done = {k: v for k, v in cursor.items() if k not in ("scan", "recent")}
-        if newest is not None:
+        if scan.get("newest"):
             # Never past the scan's start: what changed during the scan is re-read next time.
-            done["updated_at"], done["id"] = min((newest[1], newest[0]), (started, ""))
+            done["updated_at"], done["id"] = min(tuple(scan["newest"]), (scan["started"], ""))
         done["recent"] = self._window(recent, done.get("updated_at"))
         return done
 

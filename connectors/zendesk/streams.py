@@ -3,17 +3,21 @@
 Cursor: ``{"updated_at", "id"}`` of the last record handed out, plus ``after_cursor`` (Zendesk's own incremental
 cursor, exact: a record changed while paging reappears after it), ``start_time`` for time-based exports, and
 ``recent`` — the ``[id, updated_at]`` versions already handed out inside the overlap window, so re-reading
-that window never hands out the same version twice.
+that window never hands out the same version twice. Zendesk stamps to the second, so only versions whose
+second is over ("settled") are remembered: a record changed again within the same second keeps the same
+``updated_at`` and must not be mistaken for a version already seen.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 from hub import clock
 
 RECENT_CAP = 1000
+SETTLE_SECONDS = 2
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,11 @@ STREAMS = {
 
 def _epoch(value: str) -> int:
     return int(clock.parse_time(value).timestamp())
+
+
+def settled_before() -> str:
+    """Versions stamped before this instant can no longer change without a new ``updated_at``."""
+    return clock.isoformat(clock.now() - timedelta(seconds=SETTLE_SECONDS))
 
 
 def _is_deleted(stream: Stream, record: dict) -> bool:
@@ -71,6 +80,7 @@ class Reader:
         else:
             start = 0 if not cursor.get("updated_at") else max(0, _epoch(cursor["updated_at"]) - self.overlap)
             url, params = self.stream.path, {"start_time": start, "per_page": self.page_size}
+        settled = settled_before()
         while True:
             body = self.client.get_json(url, params)
             page = []
@@ -78,7 +88,8 @@ class Reader:
                 version = (str(record["id"]), record.get("updated_at"))
                 if version in recent or (floor and (record.get("updated_at") or "") < floor):
                     continue
-                recent.add(version)
+                if version[1] and version[1] < settled:
+                    recent.add(version)
                 if _is_deleted(self.stream, record):
                     record["deleted"] = True
                 page.append(record)
@@ -116,7 +127,13 @@ class Reader:
         cursor = {"updated_at": stamp, "id": "", "floor": stamp, "recent": []}
         if self.stream.mode == "cursor":
             # Ask Zendesk for its own cursor at "now", so later reads are exact rather than time-based.
-            body = self.client.get_json(self.stream.path, {"start_time": int(now.timestamp()), "per_page": 1})
-            if body.get("after_cursor") and not body.get(self.stream.resource):
-                cursor["after_cursor"] = body["after_cursor"]
+            # What is already stamped this second happened before this call: page past it (normally nothing).
+            url, params = self.stream.path, {"start_time": int(now.timestamp()), "per_page": self.page_size}
+            while True:
+                body = self.client.get_json(url, params)
+                if body.get("after_cursor"):
+                    cursor["after_cursor"] = body["after_cursor"]
+                if body.get("end_of_stream") or not body.get("after_url"):
+                    break
+                url, params = body["after_url"], None
         yield [], cursor

@@ -1,0 +1,324 @@
+"""The Zendesk connector through zenpy against the sandbox emulator over real HTTP."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from connectors.zendesk import Config
+from connectors.zendesk.connector import ZendeskConnector, marker
+from hub.errors import AuthError, PermanentError, RetryableError
+from hub.http import TimeoutAdapter
+from hub.sandbox.server import start_in_thread
+
+pytestmark = pytest.mark.contract
+
+
+@pytest.fixture(scope="module")
+def running():
+    sandbox = start_in_thread(port=0, systems=("zendesk",))
+    yield sandbox
+    sandbox.stop()
+
+
+@pytest.fixture
+def sandbox(running):
+    running.sandbox.reset()
+    yield running
+    requests.delete(f"{running.url}/_sandbox/faults", timeout=5)
+
+
+def make(sandbox, **overrides) -> ZendeskConnector:
+    options = {"subdomain": "sandbox", "email": "agent@sandbox.test", "token": "sandbox-token",
+               "base_url": sandbox.url, "read_timeout": 5.0, **overrides}
+    return ZendeskConnector(Config(**options))
+
+
+@pytest.fixture
+def zd(sandbox):
+    connector = make(sandbox)
+    yield connector
+    connector.close()
+
+
+def stats(sandbox) -> dict:
+    return requests.get(f"{sandbox.url}/_sandbox/stats", timeout=5).json()["zendesk"]["by_route"]
+
+
+def faults(sandbox, kinds, rate=1.0, **extra):
+    answer = requests.post(f"{sandbox.url}/_sandbox/faults", timeout=5,
+                           json={"system": "zendesk", "rate": rate, "kinds": kinds, **extra})
+    assert answer.status_code == 200, answer.text
+
+
+def clear_faults(sandbox):
+    requests.delete(f"{sandbox.url}/_sandbox/faults", timeout=5)
+
+
+def live_tickets(zd) -> list[dict]:
+    return [t for page, _ in zd.read_changes("ticket", None, backfill=True) for t in page if not t.get("deleted")]
+
+
+def new_ticket(external_id: str, **ticket) -> dict:
+    body = {"subject": f"Card declined {external_id}", "comment": {"body": "My card was declined."},
+            "requester": {"name": "Jo Bloggs", "email": "jo@example.org"}, **ticket}
+    return {"external_id": external_id, "ticket": body}
+
+
+# -- writes ------------------------------------------------------------------------------------------------------
+
+def test_check_reports_the_signed_in_agent(zd):
+    result = zd.check()
+    assert result["ok"] is True and "agent@sandbox.test" in result["detail"]
+
+
+def test_wrong_token_is_an_auth_error(sandbox):
+    bad = make(sandbox, token="wrong")
+    with pytest.raises(AuthError, match="401"):
+        bad.execute("upsert_ticket", new_ticket("AUTH-1"), "k")
+    assert bad.check()["ok"] is False
+
+
+def test_upsert_ticket_twice_makes_one_ticket_with_fields_by_title(zd, sandbox):
+    zd.execute("ensure_ticket_fields", {"fields": [{"title": "Category", "type": "text"},
+                                                   {"title": "Risk score", "type": "decimal"}]}, "f")
+    first = zd.execute("upsert_ticket", new_ticket("T-1", priority="high", fields={"Category": "cards"},
+                                                   group="Support"), "k1")
+    again = zd.execute("upsert_ticket", new_ticket("T-1", priority="urgent"), "k1")
+    assert first["created"] is True and again["created"] is False and first["id"] == again["id"]
+    assert first["updated_at"]
+    assert stats(sandbox)["POST /api/v2/tickets.json"] == 1
+    ticket = zd.find("ticket", "T-1")
+    assert ticket["priority"] == "urgent" and ticket["group_id"] is not None
+    field_ids = {f["title"]: f["id"] for page in zd.client.pages("ticket_fields.json", "ticket_fields") for f in page}
+    values = {f["id"]: f["value"] for f in ticket["custom_fields"]}
+    assert values[field_ids["Category"]] == "cards"
+    assert len(zd.read_comments(ticket["id"])) == 1  # the upsert that found it did not re-add the description
+
+
+def test_ensure_ticket_fields_creates_only_missing(zd, sandbox):
+    wanted = {"fields": [{"title": "SLA first response due", "type": "text"},
+                         {"title": "Identity verified", "type": "checkbox"}]}
+    assert zd.execute("ensure_ticket_fields", wanted, "a")["created"] == ["SLA first response due",
+                                                                          "Identity verified"]
+    assert zd.execute("ensure_ticket_fields", wanted, "b") == {
+        "created": [], "existing": ["SLA first response due", "Identity verified"]}
+    assert stats(sandbox)["POST /api/v2/ticket_fields.json"] == 2
+
+
+def test_unknown_field_title_is_permanent(zd):
+    with pytest.raises(PermanentError, match="no ticket field titled 'Nope'"):
+        zd.execute("upsert_ticket", new_ticket("T-2", fields={"Nope": "x"}), "k")
+
+
+def test_update_ticket_through_tags_endpoints(zd, sandbox):
+    zd.execute("ensure_ticket_fields", {"fields": [{"title": "Risk score", "type": "decimal"}]}, "f")
+    created = zd.execute("upsert_ticket", new_ticket("T-3", tags=["old", "keep"]), "k")
+    result = zd.execute("update_ticket", {"external_id": "T-3", "tags_add": ["cards"], "tags_remove": ["old"],
+                                          "status": "pending", "priority": "high", "fields": {"Risk score": "0.9"}},
+                        "u")
+    ticket = zd.get("ticket", created["id"])
+    assert sorted(ticket["tags"]) == ["cards", "keep"]
+    assert ticket["status"] == "pending" and ticket["priority"] == "high"
+    assert result["updated_at"] == ticket["updated_at"]
+    routes = stats(sandbox)
+    assert routes["PUT /api/v2/tickets/<int:ticket_id>/tags.json"] == 1
+    assert routes["DELETE /api/v2/tickets/<int:ticket_id>/tags.json"] == 1
+
+
+def test_update_of_missing_ticket_is_permanent_404(zd):
+    with pytest.raises(PermanentError) as caught:
+        zd.execute("update_ticket", {"ticket_id": 987654, "status": "open"}, "u")
+    assert caught.value.status == 404
+    with pytest.raises(PermanentError, match="404"):
+        zd.execute("update_ticket", {"external_id": "NOPE", "status": "open"}, "u")
+
+
+def test_comment_twice_is_one_internal_note_with_marker(zd):
+    created = zd.execute("upsert_ticket", new_ticket("T-4"), "k")
+    note = {"external_id": "T-4", "body": "Customer context: KYC verified", "public": False}
+    first = zd.execute("add_comment", note, "note-1")
+    second = zd.execute("add_comment", note, "note-1")
+    assert first["created"] is True and second["created"] is False
+    assert first["comment_id"] == second["comment_id"]
+    comments = zd.read_comments(created["id"])
+    assert len(comments) == 2
+    assert comments[-1]["public"] is False and comments[-1]["body"].endswith(marker("note-1"))
+
+
+def test_upsert_user_and_organization_are_idempotent(zd):
+    one = zd.execute("upsert_user", {"external_id": "CUST-1", "user": {"name": "A B", "email": "ab@example.org"}},
+                     "u")
+    two = zd.execute("upsert_user", {"external_id": "CUST-1", "user": {"name": "A C", "email": "ab@example.org"}},
+                     "u")
+    assert one["id"] == two["id"] and zd.find("customer", "CUST-1")["name"] == "A C"
+    org = zd.execute("upsert_organization", {"external_id": "ORG-1", "organization": {"name": "Acme"}}, "o")
+    again = zd.execute("upsert_organization", {"external_id": "ORG-1", "organization": {"name": "Acme Ltd"}}, "o")
+    assert org["id"] == again["id"] and zd.find("organisation", "ORG-1")["name"] == "Acme Ltd"
+    outcomes = zd.execute_batch("upsert_user", [({"external_id": "CUST-1", "user": {"name": "A D"}}, "b1"),
+                                                ({"user": {"name": "No key"}}, "b2")])
+    assert outcomes[0]["id"] == one["id"] and isinstance(outcomes[1], PermanentError)
+
+
+def test_delete_ticket_twice_is_done_and_flagged_in_changes(zd):
+    created = zd.execute("upsert_ticket", new_ticket("T-5"), "k")
+    assert zd.execute("delete_ticket", {"external_id": "T-5"}, "d")["deleted"] is True
+    assert zd.execute("delete_ticket", {"ticket_id": created["id"]}, "d")["deleted"] is True
+    changed = [t for page, _ in zd.read_changes("ticket", None, backfill=True) for t in page]
+    assert [t.get("deleted") for t in changed if str(t["id"]) == created["id"]] == [True]
+
+
+# -- failures ----------------------------------------------------------------------------------------------------
+
+def test_timeout_after_the_vendor_committed_is_not_a_duplicate(zd, sandbox, monkeypatch):
+    """The create reaches Zendesk but its answer is lost; the retry finds the ticket instead of re-creating it."""
+    real_send = TimeoutAdapter.send
+    lost = []
+
+    def send(adapter, request, **kwargs):
+        response = real_send(adapter, request, **kwargs)
+        if request.method == "POST" and request.url.endswith("/api/v2/tickets.json") and not lost:
+            lost.append(response.status_code)
+            raise requests.exceptions.ReadTimeout("answer lost after commit")
+        return response
+
+    monkeypatch.setattr(TimeoutAdapter, "send", send)
+    with pytest.raises(RetryableError, match="timed out"):
+        zd.execute("upsert_ticket", new_ticket("T-6"), "k")
+    assert lost == [201]
+    result = zd.execute("upsert_ticket", new_ticket("T-6"), "k")
+    assert result["created"] is False
+    assert [t["external_id"] for t in live_tickets(zd)] == ["T-6"]
+
+
+def test_sandbox_timeout_fault_then_retry_creates_once(sandbox):
+    zd = make(sandbox, read_timeout=0.5)
+    faults(sandbox, ["timeout"], timeout_seconds=1.0)
+    with pytest.raises(RetryableError):
+        zd.execute("upsert_ticket", new_ticket("T-7"), "k")
+    clear_faults(sandbox)
+    assert zd.execute("upsert_ticket", new_ticket("T-7"), "k")["created"] is True
+    assert zd.execute("upsert_ticket", new_ticket("T-7"), "k")["created"] is False
+    assert [t["external_id"] for t in live_tickets(zd)] == ["T-7"]
+
+
+@pytest.mark.parametrize("kind", ["500", "503"])
+def test_server_errors_are_retryable(zd, sandbox, kind):
+    faults(sandbox, [kind])
+    with pytest.raises(RetryableError, match=kind):
+        zd.execute("upsert_ticket", new_ticket("T-8"), "k")
+
+
+def test_connection_reset_is_retryable(zd, sandbox):
+    faults(sandbox, ["reset"])
+    with pytest.raises(RetryableError):
+        zd.execute("update_ticket", {"ticket_id": 1, "status": "open"}, "k")
+
+
+def test_rate_limit_pauses_the_guard_and_the_calls_succeed_later(sandbox):
+    """With Zendesk's limit on, a 429 pauses the shared budget; waiting (on a fake clock that also moves the
+    sandbox's clock) lets every call through with only the first 429 seen."""
+    zd = make(sandbox, per_minute=600)
+    fake = {"now": 1000.0}
+
+    def sleep(seconds):
+        fake["now"] += seconds
+        requests.post(f"{sandbox.url}/_sandbox/clock", json={"advance_seconds": seconds}, timeout=5)
+
+    zd.guard.budget.clock = lambda: fake["now"]
+    zd.guard.budget.sleep = sleep
+    zd.guard.budget.updated = fake["now"]
+    assert requests.post(f"{sandbox.url}/_sandbox/limits", json={"system": "zendesk", "per_minute": 5},
+                         timeout=5).status_code == 200
+    try:
+        for n in range(8):
+            zd.execute("upsert_ticket", new_ticket(f"RL-{n}"), f"k{n}")
+    finally:
+        requests.delete(f"{sandbox.url}/_sandbox/limits", timeout=5)
+    assert zd.guard.stats.by_status.get(429, 0) <= 3
+    assert fake["now"] > 1000.0 + 30  # the guard really waited for Retry-After
+    assert len(live_tickets(zd)) == 8
+
+
+# -- batches -----------------------------------------------------------------------------------------------------
+
+def test_batch_of_250_is_three_create_many_calls_and_idempotent(zd, sandbox):
+    items = [(new_ticket(f"B-{n:03d}"), f"key-{n}") for n in range(250)]
+    outcomes = zd.execute_batch("upsert_ticket", items)
+    assert all(isinstance(o, dict) and o["created"] for o in outcomes)
+    assert len({o["id"] for o in outcomes}) == 250 and all(o["updated_at"] for o in outcomes)
+    assert stats(sandbox)["POST /api/v2/tickets/create_many.json"] == 3
+    again = zd.execute_batch("upsert_ticket", items)
+    assert [o["id"] for o in again] == [o["id"] for o in outcomes]
+    routes = stats(sandbox)
+    assert routes["POST /api/v2/tickets/create_many.json"] == 3
+    assert routes["PUT /api/v2/tickets/update_many.json"] == 3
+    assert len(live_tickets(zd)) == 250
+
+
+def test_batch_maps_item_failures_back_to_their_actions(zd):
+    zd.execute("upsert_ticket", new_ticket("U-1"), "k")
+    outcomes = zd.execute_batch("update_ticket", [
+        ({"external_id": "U-1", "priority": "high", "tags_add": ["cards"]}, "a"),
+        ({"external_id": "MISSING", "priority": "high"}, "b"),
+        ({"external_id": "U-1", "status": "bogus"}, "c"),
+    ])
+    assert outcomes[0]["id"] and outcomes[0]["updated_at"]
+    assert isinstance(outcomes[1], PermanentError) and outcomes[1].status == 404
+    assert isinstance(outcomes[2], PermanentError)
+    ticket = zd.find("ticket", "U-1")
+    assert ticket["priority"] == "high" and "cards" in ticket["tags"]
+
+
+def test_batch_with_the_same_external_id_twice_creates_once(zd):
+    outcomes = zd.execute_batch("upsert_ticket", [(new_ticket("D-1"), "a"), (new_ticket("D-1"), "b")])
+    assert outcomes[0]["id"] == outcomes[1]["id"]
+    assert len(live_tickets(zd)) == 1
+
+
+# -- reads -------------------------------------------------------------------------------------------------------
+
+def test_read_changes_across_pages_with_updates_between_pages_loses_nothing(sandbox):
+    zd = make(sandbox, page_size=10)
+    ids = [zd.execute("upsert_ticket", new_ticket(f"P-{n:02d}"), f"k{n}")["id"] for n in range(25)]
+    seen: dict[str, str] = {}
+    cursor = None
+    pages = zd.read_changes("ticket", None, backfill=True)
+    for number, (page, cursor) in enumerate(pages):
+        seen.update({str(t["id"]): t["updated_at"] for t in page})
+        if number == 0:
+            # Edit one ticket already read and one not yet read while paging.
+            zd.execute("update_ticket", {"ticket_id": ids[0], "priority": "urgent"}, "e1")
+            zd.execute("update_ticket", {"ticket_id": ids[20], "priority": "urgent"}, "e2")
+    assert set(seen) == set(ids)
+    urgent = {str(t["id"]) for page, _ in zd.read_changes("ticket", cursor, backfill=True) for t in page}
+    zd.execute("update_ticket", {"ticket_id": ids[5], "priority": "low"}, "e3")
+    after = [t for page, cursor in zd.read_changes("ticket", cursor, backfill=True) for t in page]
+    assert ids[5] in {str(t["id"]) for t in after}
+    assert ids[0] in seen and urgent <= {ids[0], ids[20]}
+
+
+def test_backfill_false_starts_from_now(zd):
+    for n in range(3):
+        zd.execute("upsert_ticket", new_ticket(f"N-{n}"), f"k{n}")
+    pages = list(zd.read_changes("ticket", None, backfill=False))
+    assert [page for page, _ in pages] == [[]]
+    cursor = pages[-1][1]
+    fresh = zd.execute("upsert_ticket", new_ticket("N-new"), "new")
+    later = [t for page, _ in zd.read_changes("ticket", cursor, backfill=False) for t in page]
+    assert [str(t["id"]) for t in later] == [fresh["id"]]
+
+
+def test_customers_and_organisations_stream_and_lookups(zd):
+    user = zd.execute("upsert_user", {"external_id": "CUST-9", "user": {"name": "C N", "email": "cn@example.org"}},
+                      "u")
+    org = zd.execute("upsert_organization", {"external_id": "ORG-9", "organization": {"name": "Nine"}}, "o")
+    users = [u for page, _ in zd.read_changes("customer", None, backfill=True) for u in page]
+    orgs = [o for page, _ in zd.read_changes("organisation", None, backfill=True) for o in page]
+    assert user["id"] in {str(u["id"]) for u in users}
+    assert org["id"] in {str(o["id"]) for o in orgs}
+    assert zd.get("customer", user["id"])["email"] == "cn@example.org"
+    assert zd.get("ticket", 424242) is None
+    assert zd.find("ticket", "NOPE") is None
+    with pytest.raises(PermanentError):
+        list(zd.read_changes("comment", None, backfill=True))
