@@ -1,0 +1,119 @@
+"""hubspot-api-client for one portal: every call under the shared guard, errors translated, answers as JSON.
+
+The SDK talks urllib3 directly, so it cannot take a ``hub.http`` session: each call goes through
+``guard.call(fn, translate)`` instead, with ``_request_timeout`` on every request and a urllib3 ``Retry`` that
+never retries (the SDK would otherwise silently re-send GETs on 429/503 behind the budget's back). Answers are
+read raw (``_preload_content=False``) so records stay native JSON dicts.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+
+import urllib3
+from hubspot import HubSpot
+from hubspot.crm.objects.exceptions import ApiException as ObjectsApiException
+from urllib3.util.retry import Retry
+
+from hub.errors import ConfigError, PermanentError, RetryableError
+from hub.http import SystemGuard, error_for, parse_retry_after
+
+log = logging.getLogger(__name__)
+SYSTEM = "hubspot"
+INLINE_429_RETRIES = 3  # a 429 is never processed by HubSpot, so re-sending after the pause is safe
+MAX_INLINE_WAIT = 65.0
+NO_RETRY = Retry(total=0, connect=0, read=0, redirect=0, status=0, other=0, respect_retry_after_header=False,
+                 raise_on_status=False)
+
+
+def _api_exception_types() -> tuple[type, ...]:
+    """Each generated HubSpot package has its own ``ApiException`` class; all share the same attributes."""
+    import importlib
+    found: list[type] = [ObjectsApiException]
+    for module in ("hubspot.crm.properties.exceptions", "hubspot.crm.associations.v4.exceptions",
+                   "hubspot.crm.contacts.exceptions", "hubspot.crm.tickets.exceptions",
+                   "hubspot.crm.companies.exceptions"):
+        try:
+            found.append(importlib.import_module(module).ApiException)
+        except (ImportError, AttributeError):
+            continue
+    return tuple(found)
+
+
+API_EXCEPTIONS = _api_exception_types()
+
+
+def error_message(body) -> str:
+    """HubSpot's error ``message`` (plus ``category``), or the raw body cut short."""
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    try:
+        parsed = json.loads(body) if isinstance(body, str) else body
+    except ValueError:
+        return str(body)[:200]
+    if isinstance(parsed, dict):
+        return f"{parsed.get('category') or ''}: {parsed.get('message') or ''}".strip(": ")[:300]
+    return str(parsed)[:200]
+
+
+class HubSpotClient:
+    """One portal's SDK object; ``call(fn)`` runs ``fn(sdk)`` and returns the parsed JSON answer."""
+
+    def __init__(self, config, guard: SystemGuard | None = None, metrics=None):
+        if not config.base_url.startswith(("http://", "https://")):
+            raise ConfigError(f"connectors.hubspot.base_url: {config.base_url!r} is not an http(s) URL")
+        self.config = config
+        self.guard = guard or SystemGuard(SYSTEM, per_minute=config.per_minute, metrics=metrics)
+        self.sdk = HubSpot(access_token=config.access_token, host=config.base_url.rstrip("/"), retry=NO_RETRY)
+        self.timeout = (config.connect_timeout, config.read_timeout)
+        # The SDK builds a new ApiClient (and connection pool) on every attribute access: build each once.
+        crm = self.sdk.crm
+        self.basic, self.batch, self.search = crm.objects.basic_api, crm.objects.batch_api, crm.objects.search_api
+        self.properties, self.properties_batch = crm.properties.core_api, crm.properties.batch_api
+        self.contacts = crm.contacts.basic_api
+
+    def translate(self, exc: Exception) -> Exception | None:
+        if isinstance(exc, API_EXCEPTIONS):
+            status = int(getattr(exc, "status", 0) or 0)
+            headers = getattr(exc, "headers", None) or {}
+            retry_after = parse_retry_after(headers.get("Retry-After")) if hasattr(headers, "get") else None
+            message = error_message(getattr(exc, "body", None) or getattr(exc, "reason", ""))
+            if status == 0:  # the SDK's own failure (undecodable answer, transport) before any status
+                return RetryableError(f"{SYSTEM}: {message or exc}"[:300])
+            self.guard.record(status)  # urllib3 bypasses hub.http's adapter, so statuses are counted here
+            return error_for(SYSTEM, status, message, retry_after) or PermanentError(
+                f"{SYSTEM}: unexpected answer {status}", status=status)
+        if isinstance(exc, urllib3.exceptions.HTTPError):  # timeouts, resets, refused connections
+            return RetryableError(f"{SYSTEM}: transport failed ({type(exc).__name__})")
+        if isinstance(exc, ValueError):
+            return RetryableError(f"{SYSTEM}: unreadable answer ({exc})"[:300])
+        return None
+
+    def call(self, fn: Callable[["HubSpotClient", dict], object]) -> dict | None:
+        """``fn(client, opts)`` (the client's cached SDK apis) with ``opts`` (timeout, raw answer) to splat into the SDK method; JSON back.
+
+        A 429 waits for the shared pause (``Retry-After``) and is re-sent a few times.
+        """
+        opts = {"_preload_content": False, "_request_timeout": self.timeout}
+
+        def run():
+            response = fn(self, opts)
+            self.guard.record(getattr(response, "status", 200))
+            data = response.data if response is not None else b""
+            return json.loads(data) if data else None
+
+        for attempt in range(INLINE_429_RETRIES + 1):
+            try:
+                return self.guard.call(run, self.translate)
+            except RetryableError as exc:
+                wait = exc.retry_after or 1.0
+                if exc.status != 429 or attempt == INLINE_429_RETRIES or wait > MAX_INLINE_WAIT:
+                    raise
+                log.info("hubspot rate limited; waiting %.1f s under the shared budget", wait)
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        for api in (self.basic, self.batch, self.search, self.properties, self.properties_batch, self.contacts):
+            api.api_client.rest_client.pool_manager.clear()

@@ -1,0 +1,290 @@
+"""The HubSpot connector: idempotent batched writes (``batch/upsert`` by a unique property) and the read API.
+
+Tickets and companies are upserted by ``deskbridge_id``, contacts by ``bank_customer_id`` (or ``email``), so a
+retry after a lost answer updates what the first attempt created. Notes have no external id: they end with the
+action's ``[db:…]`` marker and are looked up by it before being created.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+
+from connectors.hubspot.client import SYSTEM, HubSpotClient
+from connectors.hubspot.streams import STREAMS, Reader
+from hub import clock
+from hub.errors import PermanentError, RetryableError
+
+BATCH_MAX = 100
+NOTE_TO_TICKET = 228  # HUBSPOT_DEFINED association type id, note → ticket
+# operation -> (object type, payload key of the properties, default idProperty)
+UPSERTS = {
+    "upsert_ticket": ("tickets", "ticket", "deskbridge_id"),
+    "upsert_contact": ("contacts", "contact", "bank_customer_id"),
+    "upsert_company": ("companies", "company", "deskbridge_id"),
+}
+
+
+def marker(idempotency_key: str) -> str:
+    """``[db:<8 hex>]``: identifies a note the hub added, so a retry finds it instead of adding it twice."""
+    return f"[db:{hashlib.sha256(idempotency_key.encode()).hexdigest()[:8]}]"
+
+
+def _result(record: dict) -> dict:
+    out = {"id": record["id"], "updated_at": record.get("updatedAt")}
+    if "new" in record:
+        out["created"] = bool(record["new"])
+    return out
+
+
+class HubSpotConnector:
+    name = SYSTEM
+    batch_operations = {"upsert_ticket": BATCH_MAX, "upsert_contact": BATCH_MAX, "upsert_company": BATCH_MAX,
+                        "update_ticket": BATCH_MAX}
+
+    def __init__(self, config, guard=None, metrics=None, client: HubSpotClient | None = None):
+        self.config = config
+        self.client = client or HubSpotClient(config, guard=guard, metrics=metrics)
+        self.guard = self.client.guard
+        self._properties: dict[str, list[str]] = {}
+
+    # -- writes ----------------------------------------------------------------------------------------------
+    def execute(self, operation: str, payload: dict, idempotency_key: str) -> dict:
+        if operation in self.batch_operations:
+            outcome = self.execute_batch(operation, [(payload, idempotency_key)])[0]
+            if isinstance(outcome, Exception):
+                raise outcome
+            return outcome
+        handlers = {"add_note": lambda: self.add_note(payload, idempotency_key),
+                    "archive_ticket": lambda: self.archive_ticket(payload),
+                    "gdpr_delete_contact": lambda: self.gdpr_delete_contact(payload),
+                    "ensure_properties": lambda: self.ensure_properties(payload)}
+        if operation not in handlers:
+            raise PermanentError(f"{SYSTEM}: unknown operation {operation!r}")
+        return handlers[operation]()
+
+    def execute_batch(self, operation: str, items: list[tuple[dict, str]]) -> list[dict | Exception]:
+        """One outcome per item, in order; ⌈n/100⌉ batch calls."""
+        outcomes: list[dict | Exception] = []
+        for start in range(0, len(items), BATCH_MAX):
+            chunk = [payload for payload, _ in items[start:start + BATCH_MAX]]
+            try:
+                if operation == "update_ticket":
+                    outcomes += self._update_tickets(chunk)
+                elif operation in UPSERTS:
+                    outcomes += self._upsert(operation, chunk)
+                else:
+                    outcomes += [self._one(operation, payload, key) for payload, key in items[start:start + BATCH_MAX]]
+            except (RetryableError, PermanentError) as exc:
+                outcomes += [exc] * len(chunk)
+        return outcomes
+
+    def _one(self, operation: str, payload: dict, key: str) -> dict | Exception:
+        try:
+            return self.execute(operation, payload, key)
+        except (RetryableError, PermanentError) as exc:
+            return exc
+
+    def _upsert(self, operation: str, payloads: list[dict]) -> list[dict | Exception]:
+        object_type, body_key, default_property = UPSERTS[operation]
+        outcomes: list[dict | Exception | None] = [None] * len(payloads)
+        inputs: dict[tuple[str, str], dict] = {}  # one input per (idProperty, value): HubSpot refuses repeats
+        wanted: dict[int, tuple[str, str]] = {}
+        for index, payload in enumerate(payloads):
+            properties = dict(payload.get(body_key) or payload.get("properties") or {})
+            id_property, value = default_property, payload.get("external_id")
+            if not value and object_type == "contacts" and (payload.get("email") or properties.get("email")):
+                id_property, value = "email", payload.get("email") or properties["email"]
+            if not value:
+                outcomes[index] = PermanentError(f"{SYSTEM}.{operation}: payload needs external_id")
+                continue
+            key = (id_property, str(value).lower() if id_property == "email" else str(value))
+            merged = inputs.setdefault(key, {"idProperty": id_property, "id": str(value), "properties": {}})
+            merged["properties"].update(properties)
+            wanted[index] = key
+        if inputs:
+            answer = self.client.call(lambda c, o: c.batch.upsert(object_type, {"inputs": list(inputs.values())},
+                                                                  **o)) or {}
+            by_key = {}
+            for record in answer.get("results") or []:
+                for id_property, value in inputs:
+                    got = (record.get("properties") or {}).get(id_property)
+                    if got is not None and (got.lower() if id_property == "email" else got) == value:
+                        by_key[(id_property, value)] = record
+            failure = "; ".join(str(e.get("message")) for e in answer.get("errors") or [])[:300]
+            for index, key in wanted.items():
+                record = by_key.get(key)
+                outcomes[index] = _result(record) if record else PermanentError(
+                    f"{SYSTEM} did not upsert {key[0]}={key[1]}: {failure or 'no result'}")
+        return outcomes  # type: ignore[return-value]
+
+    def _update_tickets(self, payloads: list[dict]) -> list[dict | Exception]:
+        outcomes: list[dict | Exception | None] = [None] * len(payloads)
+        inputs: dict[str, dict] = {}
+        wanted: dict[int, str] = {}
+        for index, payload in enumerate(payloads):
+            properties = dict(payload.get("properties") or payload.get("fields") or {})
+            if payload.get("ticket_id"):
+                item = {"id": str(payload["ticket_id"]), "properties": properties}
+            elif payload.get("external_id"):
+                item = {"id": str(payload["external_id"]), "idProperty": "deskbridge_id", "properties": properties}
+            else:
+                outcomes[index] = PermanentError(f"{SYSTEM}.update_ticket: payload needs ticket_id or external_id")
+                continue
+            merged = inputs.setdefault(item["id"], item)
+            if merged is not item:
+                merged["properties"].update(properties)
+            wanted[index] = item["id"]
+        if inputs:
+            answer = self.client.call(lambda c, o: c.batch.update("tickets", {"inputs": list(inputs.values())},
+                                                                  **o)) or {}
+            by_id: dict[str, dict] = {}
+            for record in answer.get("results") or []:
+                by_id[record["id"]] = record
+                external = (record.get("properties") or {}).get("deskbridge_id")
+                if external:
+                    by_id[external] = record
+            missing = {str(i) for e in answer.get("errors") or [] for i in (e.get("context") or {}).get("ids", [])}
+            for index, key in wanted.items():
+                if key in by_id:
+                    outcomes[index] = _result(by_id[key])
+                elif key in missing:
+                    outcomes[index] = PermanentError(f"{SYSTEM}: no ticket {key} to update", status=404)
+                else:
+                    outcomes[index] = PermanentError(f"{SYSTEM}: ticket {key} was not updated")
+        return outcomes  # type: ignore[return-value]
+
+    def _ticket_id(self, payload: dict) -> str | None:
+        if payload.get("ticket_id"):
+            return str(payload["ticket_id"])
+        record = self._get("tickets", str(payload.get("external_id") or ""), "deskbridge_id", ["deskbridge_id"])
+        return record["id"] if record else None
+
+    def add_note(self, payload: dict, idempotency_key: str) -> dict:
+        """A note on the ticket ending with the key's marker; an existing note with that marker is returned."""
+        ticket_id = self._ticket_id(payload)
+        if not ticket_id:
+            raise PermanentError(f"{SYSTEM}: no ticket {payload.get('external_id')!r} for the note", status=404)
+        tag = marker(idempotency_key)
+        for note in self.notes(ticket_id):
+            if tag in ((note.get("properties") or {}).get("hs_note_body") or ""):
+                return {"id": note["id"], "updated_at": note.get("updatedAt"), "created": False}
+        body = {"properties": {"hs_note_body": f"{payload.get('body') or ''}\n\n{tag}",
+                               "hs_timestamp": clock.now().isoformat(timespec="milliseconds").replace("+00:00", "Z")},
+                "associations": [{"to": {"id": ticket_id}, "types": [
+                    {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": NOTE_TO_TICKET}]}]}
+        created = self.client.call(lambda c, o: c.basic.create("notes", body, **o)) or {}
+        return {"id": created["id"], "updated_at": created.get("updatedAt"), "created": True, "ticket_id": ticket_id}
+
+    def notes(self, ticket_id: str) -> list[dict]:
+        """Notes associated with a ticket, oldest first (search on the association)."""
+        found, after = [], "0"
+        while True:
+            body = {"filterGroups": [{"filters": [{"propertyName": "associations.ticket", "operator": "EQ",
+                                                   "value": str(ticket_id)}]}],
+                    "sorts": [{"propertyName": "hs_createdate", "direction": "ASCENDING"}],
+                    "properties": ["hs_note_body", "hs_timestamp", "hs_createdate"], "limit": 200, "after": after}
+            answer = self.client.call(lambda c, o: c.search.do_search("notes", body, **o)) or {}
+            found += answer.get("results") or []
+            after = ((answer.get("paging") or {}).get("next") or {}).get("after")
+            if not after:
+                return found
+
+    def archive_ticket(self, payload: dict) -> dict:
+        """Archives the ticket; HubSpot answers 204 whether or not it was still there (idempotent)."""
+        ticket_id = self._ticket_id(payload)
+        if ticket_id is None:
+            return {"id": None, "archived": True, "already": True}
+        self.client.call(lambda c, o: c.basic.archive("tickets", ticket_id, **o))
+        return {"id": ticket_id, "archived": True}
+
+    def gdpr_delete_contact(self, payload: dict) -> dict:
+        """Permanently deletes the contact (by id, ``bank_customer_id`` or email); one already gone is done."""
+        if payload.get("contact_id"):
+            body = {"objectId": str(payload["contact_id"])}
+        elif payload.get("external_id"):
+            body = {"objectId": str(payload["external_id"]), "idProperty": "bank_customer_id"}
+        elif payload.get("email"):
+            body = {"objectId": str(payload["email"]), "idProperty": "email"}
+        else:
+            raise PermanentError(f"{SYSTEM}.gdpr_delete_contact: payload needs contact_id, external_id or email")
+        try:
+            self.client.call(lambda c, o: c.contacts.purge(body, **o))
+        except PermanentError as exc:
+            if exc.status != 404:
+                raise
+            return {"id": body["objectId"], "deleted": True, "already": True}
+        return {"id": body["objectId"], "deleted": True}
+
+    def ensure_properties(self, payload: dict) -> dict:
+        """Creates the custom properties ``{object, properties: [{name, label, type, fieldType, …}]}`` lacks."""
+        object_type = payload.get("object") or "tickets"
+        existing = set(self.property_names(object_type, refresh=True))
+        missing = [dict({"groupName": "deskbridge", "fieldType": "text", "type": "string"}, **p)
+                   for p in payload.get("properties") or [] if p.get("name") not in existing]
+        for prop in missing:
+            prop.setdefault("label", prop["name"])
+        if missing:
+            self.client.call(lambda c, o: c.properties_batch.create(object_type, {"inputs": missing}, **o))
+            self._properties.pop(object_type, None)
+        return {"created": [p["name"] for p in missing]}
+
+    # -- reads -----------------------------------------------------------------------------------------------
+    def property_names(self, object_type: str, refresh: bool = False) -> list[str]:
+        """Names of every property of ``object_type`` (cached): reads ask for all of them."""
+        if refresh or object_type not in self._properties:
+            answer = self.client.call(lambda c, o: c.properties.get_all(object_type, **o)) or {}
+            self._properties[object_type] = [p["name"] for p in answer.get("results") or []]
+        return self._properties[object_type]
+
+    def read_changes(self, object: str, cursor: dict | None, *, backfill: bool
+                     ) -> Iterator[tuple[list[dict], dict]]:
+        stream = self._stream(object)
+        reader = Reader(self.client, stream, self.property_names(stream.path), self.config.page_size)
+        return reader.read(cursor, backfill)
+
+    def read_comments(self, ticket_id: str) -> list[dict]:
+        return self.notes(ticket_id)
+
+    def get(self, object: str, id: str) -> dict | None:
+        stream = self._stream(object)
+        return self._get(stream.path, str(id), None, self.property_names(stream.path))
+
+    def find(self, object: str, external_id: str) -> dict | None:
+        stream = self._stream(object)
+        properties = self.property_names(stream.path)
+        found = self._get(stream.path, str(external_id), stream.id_property, properties)
+        if found is None and stream.path == "contacts" and "@" in str(external_id):
+            found = self._get(stream.path, str(external_id), "email", properties)
+        return found
+
+    def _get(self, object_type: str, object_id: str, id_property: str | None, properties: list[str]):
+        if not object_id:
+            return None
+        kwargs = {"properties": properties}
+        if id_property:
+            kwargs["id_property"] = id_property
+        try:
+            return self.client.call(lambda c, o: c.basic.get_by_id(object_type, object_id, **kwargs, **o))
+        except PermanentError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    @staticmethod
+    def _stream(object: str):
+        try:
+            return STREAMS[object]
+        except KeyError:
+            raise PermanentError(f"{SYSTEM}: no stream for object {object!r} "
+                                 f"(known: {', '.join(STREAMS)})") from None
+
+    def check(self) -> dict:
+        try:
+            self.client.call(lambda c, o: c.basic.get_page("tickets", limit=1, **o))
+        except Exception as exc:  # /readyz shows the reason instead of failing
+            return {"ok": False, "detail": f"{type(exc).__name__}: {exc}"[:300]}
+        return {"ok": True, "detail": "reachable"}
+
+    def close(self) -> None:
+        self.client.close()

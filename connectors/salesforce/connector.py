@@ -1,0 +1,277 @@
+"""The Salesforce connector: idempotent, batched writes over sObject Collections, and the sync read API.
+
+Upserts go by external id (``Case.Deskbridge_Id__c``, ``Contact.Bank_Customer_Id__c``,
+``Account.Deskbridge_Id__c``), so a retry after a lost answer updates the record it already created. A batch is
+one ``composite`` call: the collection write plus a query for the written records' ``SystemModstamp`` (echo
+suppression needs it), so n records cost ⌈n/200⌉ calls.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from urllib.parse import quote_plus
+
+from connectors.salesforce.client import SYSTEM, TRANSIENT_CODES, SalesforceClient, error_message
+from connectors.salesforce.streams import COMMENTS, STREAMS, Reader, quote, soql_time
+from hub.errors import PermanentError, RetryableError
+
+COLLECTION_MAX = 200
+API = "/services/data/v{version}"
+# operation -> (sObject, external id field, payload key of the record body)
+UPSERTS = {
+    "upsert_case": ("Case", "Deskbridge_Id__c", "case"),
+    "upsert_contact": ("Contact", "Bank_Customer_Id__c", "contact"),
+    "upsert_account": ("Account", "Deskbridge_Id__c", "account"),
+}
+SKIPPED_TYPES = {"base64", "address", "location"}  # not selectable as plain columns in a SOQL field list
+
+
+def marker(idempotency_key: str) -> str:
+    """``[db:<8 hex>]``: identifies a comment the hub added, so a retry finds it instead of adding it twice."""
+    return f"[db:{hashlib.sha256(idempotency_key.encode()).hexdigest()[:8]}]"
+
+
+def _record_error(result: dict) -> Exception:
+    errors = result.get("errors") or [{}]
+    code, message = error_message(errors)
+    text = f"{SYSTEM} refused the record: {code}: {message}"
+    if code in TRANSIENT_CODES:
+        return RetryableError(text)
+    return PermanentError(text, status=400)
+
+
+class SalesforceConnector:
+    name = SYSTEM
+    batch_operations = {"upsert_case": COLLECTION_MAX, "upsert_contact": COLLECTION_MAX,
+                        "upsert_account": COLLECTION_MAX, "update_case": COLLECTION_MAX}
+
+    def __init__(self, config, guard=None, metrics=None, client: SalesforceClient | None = None):
+        self.config = config
+        self.client = client or SalesforceClient(config, guard=guard, metrics=metrics)
+        self.guard = self.client.guard
+        self._fields: dict[str, list[str]] = {}
+
+    # -- writes ----------------------------------------------------------------------------------------------
+    def execute(self, operation: str, payload: dict, idempotency_key: str) -> dict:
+        if operation in self.batch_operations:
+            outcome = self.execute_batch(operation, [(payload, idempotency_key)])[0]
+            if isinstance(outcome, Exception):
+                raise outcome
+            return outcome
+        if operation == "add_case_comment":
+            return self.add_case_comment(payload, idempotency_key)
+        if operation == "delete_case":
+            return self.delete_case(payload)
+        raise PermanentError(f"{SYSTEM}: unknown operation {operation!r}")
+
+    def execute_batch(self, operation: str, items: list[tuple[dict, str]]) -> list[dict | Exception]:
+        """One outcome per item, in order; ⌈n/200⌉ composite calls (plus one id lookup for ``update_case``)."""
+        if operation not in self.batch_operations:
+            return [self._one(operation, payload, key) for payload, key in items]
+        outcomes: list[dict | Exception] = []
+        for start in range(0, len(items), COLLECTION_MAX):
+            chunk = items[start:start + COLLECTION_MAX]
+            try:
+                if operation == "update_case":
+                    outcomes += self._update_cases([payload for payload, _ in chunk])
+                else:
+                    outcomes += self._upsert(operation, [payload for payload, _ in chunk])
+            except (RetryableError, PermanentError) as exc:
+                outcomes += [exc] * len(chunk)
+        return outcomes
+
+    def _one(self, operation: str, payload: dict, key: str) -> dict | Exception:
+        try:
+            return self.execute(operation, payload, key)
+        except (RetryableError, PermanentError) as exc:
+            return exc
+
+    def _upsert(self, operation: str, payloads: list[dict]) -> list[dict | Exception]:
+        sobject, field, body_key = UPSERTS[operation]
+        outcomes: list[dict | Exception | None] = [None] * len(payloads)
+        records, positions = [], []
+        for index, payload in enumerate(payloads):
+            external_id = payload.get("external_id")
+            body = payload.get(body_key) or {}
+            if not external_id or not isinstance(body, dict):
+                outcomes[index] = PermanentError(f"{SYSTEM}.{operation}: payload needs external_id and {body_key}")
+                continue
+            records.append({"attributes": {"type": sobject}, **body, field: str(external_id)})
+            positions.append(index)
+        if records:
+            api = API.format(version=self.config.api_version)
+            values = ", ".join(quote(r[field]) for r in records)
+            subrequests = [
+                {"method": "PATCH", "url": f"{api}/composite/sobjects/{sobject}/{field}", "referenceId": "write",
+                 "body": {"allOrNone": False, "records": records}},
+                {"method": "GET", "referenceId": "stamps",
+                 "url": f"{api}/query/?q=" + quote_plus(f"SELECT Id, SystemModstamp FROM {sobject} WHERE {field} IN "
+                                               f"({values})")},
+            ]
+            results, stamps = self._composite(subrequests)
+            for index, result in zip(positions, results):
+                outcomes[index] = self._outcome(result, stamps)
+        return outcomes  # type: ignore[return-value]
+
+    def _update_cases(self, payloads: list[dict]) -> list[dict | Exception]:
+        outcomes: list[dict | Exception | None] = [None] * len(payloads)
+        by_external = self._case_ids([p["external_id"] for p in payloads
+                                      if not p.get("case_id") and p.get("external_id")])
+        records, positions = [], []
+        for index, payload in enumerate(payloads):
+            case_id = payload.get("case_id") or by_external.get(str(payload.get("external_id") or "").lower())
+            if not case_id:
+                outcomes[index] = PermanentError(
+                    f"{SYSTEM}: no Case with Deskbridge_Id__c {payload.get('external_id')!r} to update", status=404)
+                continue
+            records.append({"attributes": {"type": "Case"}, "Id": case_id, **(payload.get("fields") or {})})
+            positions.append(index)
+        if records:
+            api = API.format(version=self.config.api_version)
+            ids = ", ".join(quote(r["Id"]) for r in records)
+            subrequests = [
+                {"method": "PATCH", "url": f"{api}/composite/sobjects", "referenceId": "write",
+                 "body": {"allOrNone": False, "records": records}},
+                {"method": "GET", "referenceId": "stamps",
+                 "url": f"{api}/query/?q=" + quote_plus(f"SELECT Id, SystemModstamp FROM Case WHERE Id IN ({ids})")},
+            ]
+            results, stamps = self._composite(subrequests)
+            for index, result in zip(positions, results):
+                outcome = self._outcome(result, stamps)
+                if isinstance(outcome, PermanentError) and "ENTITY_IS_DELETED" in str(outcome):
+                    outcome = PermanentError(str(outcome), status=404)
+                outcomes[index] = outcome
+        return outcomes  # type: ignore[return-value]
+
+    def _composite(self, subrequests: list[dict]) -> tuple[list[dict], dict[str, str]]:
+        body = self.client.rest("composite/", method="POST",
+                                json={"allOrNone": False, "compositeRequest": subrequests}) or {}
+        answers = {a.get("referenceId"): a for a in body.get("compositeResponse") or []}
+        write = answers.get("write") or {}
+        if write.get("httpStatusCode", 500) >= 300 or not isinstance(write.get("body"), list):
+            code, message = error_message(write.get("body"))
+            status = int(write.get("httpStatusCode") or 500)
+            raise (PermanentError if 400 <= status < 500 else RetryableError)(
+                f"{SYSTEM} answered {status}: {code}: {message}")
+        stamps_body = (answers.get("stamps") or {}).get("body") or {}
+        records = stamps_body.get("records") if isinstance(stamps_body, dict) else None
+        stamps = {r["Id"]: r.get("SystemModstamp") for r in records or []}
+        return write["body"], stamps
+
+    @staticmethod
+    def _outcome(result: dict, stamps: dict[str, str]) -> dict | Exception:
+        if not result.get("success"):
+            return _record_error(result)
+        stamp = stamps.get(result["id"])
+        out = {"id": result["id"], "updated_at": soql_time(stamp) if stamp else None}
+        if "created" in result:
+            out["created"] = bool(result["created"])
+        return out
+
+    def _case_ids(self, external_ids: list[str]) -> dict[str, str]:
+        """``{external id (lowercase): Case Id}`` for live Cases, in one query."""
+        if not external_ids:
+            return {}
+        values = ", ".join(quote(str(v)) for v in external_ids)
+        soql = f"SELECT Id, Deskbridge_Id__c FROM Case WHERE Deskbridge_Id__c IN ({values})"
+        records = self.client.call(lambda sf: sf.query_all(soql)).get("records") or []
+        return {str(r["Deskbridge_Id__c"]).lower(): r["Id"] for r in records}
+
+    def _case_id(self, payload: dict) -> str:
+        if payload.get("case_id"):
+            return str(payload["case_id"])
+        external_id = payload.get("external_id")
+        found = self._case_ids([external_id]) if external_id else {}
+        if not found:
+            raise PermanentError(f"{SYSTEM}: no Case with Deskbridge_Id__c {external_id!r}", status=404)
+        return next(iter(found.values()))
+
+    def add_case_comment(self, payload: dict, idempotency_key: str) -> dict:
+        """A CaseComment ending with the key's marker; an existing comment with that marker is returned as is."""
+        case_id = self._case_id(payload)
+        tag = marker(idempotency_key)
+        soql = (f"SELECT Id, CommentBody, SystemModstamp FROM CaseComment WHERE ParentId = {quote(case_id)} "
+                "ORDER BY CreatedDate DESC")
+        for comment in self.client.call(lambda sf: sf.query_all(soql)).get("records") or []:
+            if tag in (comment.get("CommentBody") or ""):
+                stamp = comment.get("SystemModstamp")
+                return {"id": comment["Id"], "updated_at": soql_time(stamp) if stamp else None, "created": False}
+        body = f"{payload.get('body') or ''}\n\n{tag}"
+        created = self.client.call(lambda sf: sf.CaseComment.create(
+            {"ParentId": case_id, "CommentBody": body, "IsPublished": bool(payload.get("public", False))}))
+        return {"id": created["id"], "updated_at": None, "created": True, "case_id": case_id}
+
+    def delete_case(self, payload: dict) -> dict:
+        """Deletes the Case; one already deleted (or never there) counts as done."""
+        try:
+            case_id = self._case_id(payload)
+            self.client.call(lambda sf: sf.Case.delete(case_id))
+        except PermanentError as exc:
+            if exc.status != 404:
+                raise
+            return {"id": payload.get("case_id"), "deleted": True, "already": True}
+        return {"id": case_id, "deleted": True}
+
+    # -- reads -----------------------------------------------------------------------------------------------
+    def fields(self, sobject: str) -> list[str]:
+        """Every plain field of ``sobject`` (from its describe, cached): SOQL has no ``SELECT *``."""
+        if sobject not in self._fields:
+            described = self.client.call(lambda sf: getattr(sf, sobject).describe())
+            self._fields[sobject] = [f["name"] for f in described.get("fields") or []
+                                     if f.get("type") not in SKIPPED_TYPES]
+        return self._fields[sobject]
+
+    def read_changes(self, object: str, cursor: dict | None, *, backfill: bool
+                     ) -> Iterator[tuple[list[dict], dict]]:
+        stream = self._stream(object)
+        reader = Reader(self.client, stream, self.fields(stream.path), self.config.page_size)
+        return reader.read(cursor, backfill)
+
+    def read_comments(self, ticket_id: str) -> list[dict]:
+        soql = (f"SELECT {', '.join(self.fields(COMMENTS.path))} FROM CaseComment WHERE ParentId = "
+                f"{quote(str(ticket_id))} ORDER BY CreatedDate ASC, Id ASC")
+        records = self.client.call(lambda sf: sf.query_all(soql)).get("records") or []
+        for record in records:
+            record.pop("attributes", None)
+        return records
+
+    def get(self, object: str, id: str) -> dict | None:
+        stream = self._stream(object)
+        return self._optional(lambda sf: getattr(sf, stream.path).get(str(id)))
+
+    def find(self, object: str, external_id: str) -> dict | None:
+        stream = self._stream(object)
+        return self._optional(lambda sf: getattr(sf, stream.path).get_by_custom_id(stream.external_id,
+                                                                                    str(external_id)))
+
+    def _optional(self, fn) -> dict | None:
+        try:
+            record = self.client.call(fn)
+        except PermanentError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        record = dict(record)
+        record.pop("attributes", None)
+        return record
+
+    @staticmethod
+    def _stream(object: str):
+        try:
+            return STREAMS[object]
+        except KeyError:
+            raise PermanentError(f"{SYSTEM}: no stream for object {object!r} "
+                                 f"(known: {', '.join(STREAMS)})") from None
+
+    def check(self) -> dict:
+        try:
+            self.client.rest("limits/")
+        except Exception as exc:  # /readyz shows the reason instead of failing
+            return {"ok": False, "detail": f"{type(exc).__name__}: {exc}"[:300]}
+        used, total = self.client.api_usage or (None, None)
+        detail = f"api usage {used}/{total}" if used is not None else "reachable"
+        return {"ok": True, "detail": detail}
+
+    def close(self) -> None:
+        self.client.close()
