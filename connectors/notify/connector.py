@@ -51,7 +51,7 @@ class NotifyConnector:
         recipients = [recipients] if isinstance(recipients, str) else list(recipients or [])
         if not recipients or not all(isinstance(r, str) and ADDRESS_RE.match(r) for r in recipients):
             raise PermanentError("notify: send_email needs valid 'to' address(es)")
-        subject = str(payload.get("subject") or "").replace("\r", " ").replace("\n", " ").strip()
+        subject = " ".join(str(payload.get("subject") or "").split())  # no line breaks: no header injection
         if not subject:
             raise PermanentError("notify: send_email needs a subject")
         message = EmailMessage()
