@@ -1,0 +1,288 @@
+"""The HubSpot connector through hubspot-api-client against the sandbox emulator over real HTTP."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+import urllib3
+
+from connectors.hubspot import Config
+from connectors.hubspot.connector import HubSpotConnector, marker
+from hub.errors import AuthError, PermanentError, RetryableError
+from hub.http import RateBudget
+from hub.sandbox.server import start_in_thread
+
+pytestmark = pytest.mark.contract
+
+
+@pytest.fixture(scope="module")
+def running():
+    sandbox = start_in_thread(port=0, systems=("hubspot",))
+    yield sandbox
+    sandbox.stop()
+
+
+@pytest.fixture
+def sandbox(running):
+    running.sandbox.reset()
+    yield running
+    requests.delete(f"{running.url}/_sandbox/faults", timeout=5)
+    requests.delete(f"{running.url}/_sandbox/limits", timeout=5)
+
+
+def make(sandbox, **overrides) -> HubSpotConnector:
+    options = {"base_url": sandbox.url, "access_token": "sandbox-token", "read_timeout": 5.0, **overrides}
+    return HubSpotConnector(Config(**options))
+
+
+@pytest.fixture
+def hs(sandbox):
+    connector = make(sandbox)
+    yield connector
+    connector.close()
+
+
+def control(sandbox, method: str, path: str, json=None) -> dict:
+    answer = requests.request(method, f"{sandbox.url}{path}", json=json, timeout=10)
+    assert answer.status_code < 300, answer.text
+    return answer.json() if answer.content else {}
+
+
+def routes(sandbox) -> dict:
+    return control(sandbox, "GET", "/_sandbox/stats")["hubspot"]["by_route"]
+
+
+def store(sandbox):
+    return sandbox.sandbox.emulators["hubspot"].store
+
+
+def live(sandbox, object_type: str, prop: str, value: str) -> list:
+    return [r for r in store(sandbox).live(object_type) if r.properties.get(prop) == value]
+
+
+class FakeTime:
+    """A clock for the guard's budget whose sleeps also move the sandbox clock: waits cost no real time."""
+
+    def __init__(self, sandbox):
+        self.now = 1000.0
+        self.slept: list[float] = []
+        self.sandbox = sandbox
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+        self.sandbox.sandbox.advance_clock(seconds)
+
+
+# -- writes: idempotent -------------------------------------------------------------------------------------
+def test_upsert_ticket_twice_is_one_ticket(sandbox, hs):
+    first = hs.execute("upsert_ticket", {"external_id": "T-1", "ticket": {"subject": "Card lost",
+                                                                           "hs_pipeline_stage": "1"}}, "k")
+    again = hs.execute("upsert_ticket", {"external_id": "T-1", "ticket": {"subject": "Card lost!"}}, "k")
+    assert first["id"] == again["id"] and first["created"] is True and again["created"] is False
+    assert again["updated_at"] >= first["updated_at"]
+    assert len(live(sandbox, "tickets", "deskbridge_id", "T-1")) == 1
+    assert hs.find("ticket", "T-1")["properties"]["subject"] == "Card lost!"
+    assert hs.get("ticket", first["id"])["properties"]["deskbridge_id"] == "T-1"
+
+
+def test_upsert_contact_by_bank_id_or_email_and_company(sandbox, hs):
+    by_id = hs.execute("upsert_contact", {"external_id": "CUST-1", "contact": {"email": "a@example.test"}}, "a")
+    again = hs.execute("upsert_contact", {"external_id": "CUST-1", "contact": {"firstname": "Ann"}}, "a")
+    by_email = hs.execute("upsert_contact", {"contact": {"email": "b@example.test", "lastname": "B"}}, "b")
+    twice = hs.execute("upsert_contact", {"email": "B@example.test", "contact": {"firstname": "Bo"}}, "b")
+    company = hs.execute("upsert_company", {"external_id": "ORG-1", "company": {"name": "Acme"}}, "c")
+    assert by_id["id"] == again["id"] and by_email["id"] == twice["id"]
+    assert hs.find("customer", "CUST-1")["properties"]["firstname"] == "Ann"
+    assert hs.find("customer", "b@example.test")["properties"]["firstname"] == "Bo"
+    assert hs.find("organisation", "ORG-1")["id"] == company["id"]
+    assert hs.find("customer", "CUST-404") is None
+    with pytest.raises(PermanentError):
+        hs.execute("upsert_contact", {"contact": {"firstname": "nobody"}}, "x")
+
+
+def test_update_ticket_by_id_and_external_id(hs):
+    ticket = hs.execute("upsert_ticket", {"external_id": "T-2", "ticket": {"subject": "Fees",
+                                                                            "hs_pipeline_stage": "1"}}, "k")
+    hs.execute("update_ticket", {"ticket_id": ticket["id"], "properties": {"hs_ticket_priority": "HIGH"}}, "u1")
+    result = hs.execute("update_ticket", {"external_id": "T-2", "properties": {"hs_pipeline_stage": "4"}}, "u2")
+    properties = hs.get("ticket", ticket["id"])["properties"]
+    assert result["id"] == ticket["id"]
+    assert properties["hs_ticket_priority"] == "HIGH" and properties["hs_pipeline_stage"] == "4"
+
+
+def test_update_of_a_missing_ticket_is_permanent_404(hs):
+    with pytest.raises(PermanentError) as caught:
+        hs.execute("update_ticket", {"ticket_id": "99999", "properties": {"subject": "x"}}, "u")
+    assert caught.value.status == 404
+    with pytest.raises(PermanentError) as caught:
+        hs.execute("update_ticket", {"external_id": "nope", "properties": {"subject": "x"}}, "u")
+    assert caught.value.status == 404
+
+
+def test_note_added_once_with_marker(sandbox, hs):
+    ticket = hs.execute("upsert_ticket", {"external_id": "T-3", "ticket": {"subject": "Dispute",
+                                                                            "hs_pipeline_stage": "1"}}, "k")
+    first = hs.execute("add_note", {"external_id": "T-3", "body": "Customer context"}, "note-1")
+    again = hs.execute("add_note", {"external_id": "T-3", "body": "Customer context"}, "note-1")
+    other = hs.execute("add_note", {"ticket_id": ticket["id"], "body": "Second"}, "note-2")
+    assert first["id"] == again["id"] and again["created"] is False and other["id"] != first["id"]
+    notes = hs.read_comments(ticket["id"])
+    assert [n["id"] for n in notes] == [first["id"], other["id"]]
+    assert notes[0]["properties"]["hs_note_body"].endswith(marker("note-1"))
+    with pytest.raises(PermanentError):
+        hs.execute("add_note", {"external_id": "missing", "body": "x"}, "note-3")
+
+
+def test_archive_ticket_is_idempotent_and_read_as_deleted(hs):
+    ticket = hs.execute("upsert_ticket", {"external_id": "T-4", "ticket": {"subject": "Gone",
+                                                                            "hs_pipeline_stage": "1"}}, "k")
+    start = next(iter(hs.read_changes("ticket", None, backfill=False)))[1]
+    hs.execute("archive_ticket", {"external_id": "T-4"}, "a")
+    assert hs.execute("archive_ticket", {"external_id": "T-4"}, "a")["archived"] is True
+    assert hs.execute("archive_ticket", {"ticket_id": ticket["id"]}, "a")["archived"] is True
+    changed = [r for page, _ in hs.read_changes("ticket", start, backfill=True) for r in page]
+    assert [(r["id"], r["deleted"]) for r in changed] == [(ticket["id"], True)]
+    assert hs.get("ticket", ticket["id"]) is None
+
+
+def test_gdpr_delete_contact_is_idempotent(sandbox, hs):
+    contact = hs.execute("upsert_contact", {"external_id": "CUST-2", "contact": {"email": "g@example.test"}}, "c")
+    hs.execute("gdpr_delete_contact", {"external_id": "CUST-2"}, "g")
+    assert hs.execute("gdpr_delete_contact", {"contact_id": contact["id"]}, "g")["deleted"] is True
+    assert hs.get("customer", contact["id"]) is None
+    assert contact["id"] not in store(sandbox).records["contacts"]
+
+
+def test_ensure_properties_creates_only_missing(hs):
+    wanted = {"object": "tickets", "properties": [{"name": "deskbridge_id"},
+                                                  {"name": "refund_status", "label": "Refund status"}]}
+    assert hs.execute("ensure_properties", wanted, "p")["created"] == ["refund_status"]
+    assert hs.execute("ensure_properties", wanted, "p")["created"] == []
+    hs.execute("upsert_ticket", {"external_id": "T-5", "ticket": {"subject": "x", "hs_pipeline_stage": "1",
+                                                                   "refund_status": "requested"}}, "k")
+    assert hs.find("ticket", "T-5")["properties"]["refund_status"] == "requested"
+
+
+def test_250_tickets_are_three_batch_calls_with_per_item_outcomes(sandbox, hs):
+    items = [({"external_id": f"B-{n}", "ticket": {"subject": f"Batch {n}", "hs_pipeline_stage": "1"}}, f"k{n}")
+             for n in range(250)]
+    items.append(({"ticket": {"subject": "no id"}}, "k-none"))
+    before = routes(sandbox).get("POST /crm/v3/objects/<objtype:object_type>/batch/upsert", 0)
+    outcomes = hs.execute_batch("upsert_ticket", items)
+    assert routes(sandbox)["POST /crm/v3/objects/<objtype:object_type>/batch/upsert"] - before == 3
+    assert isinstance(outcomes[-1], PermanentError)
+    assert all(o["created"] for o in outcomes[:-1]) and len({o["id"] for o in outcomes[:-1]}) == 250
+    assert len([r for r in store(sandbox).live("tickets") if (r.properties.get("deskbridge_id") or "")
+                .startswith("B-")]) == 250
+    repeated = hs.execute_batch("upsert_ticket", [items[0], items[0], items[1]])
+    assert [o["id"] for o in repeated] == [outcomes[0]["id"], outcomes[0]["id"], outcomes[1]["id"]]
+
+
+# -- failures ------------------------------------------------------------------------------------------------
+def test_timeout_after_commit_then_retry_finds_the_ticket(sandbox, hs):
+    pool = hs.client.batch.api_client.rest_client.pool_manager
+    original, lost = pool.request, []
+
+    def request_then_lose(method, url, *args, **kwargs):
+        response = original(method, url, *args, **kwargs)
+        if not lost:
+            lost.append(url)  # HubSpot committed; the answer never arrives
+            raise urllib3.exceptions.ReadTimeoutError(pool, url, "read timed out")
+        return response
+    pool.request = request_then_lose
+    payload = {"external_id": "T-6", "ticket": {"subject": "Timeout", "hs_pipeline_stage": "1"}}
+    with pytest.raises(RetryableError):
+        hs.execute("upsert_ticket", payload, "k")
+    result = hs.execute("upsert_ticket", payload, "k")
+    assert lost and result["created"] is False
+    assert len(live(sandbox, "tickets", "deskbridge_id", "T-6")) == 1
+
+
+def test_sandbox_timeout_fault_is_retryable(sandbox):
+    connector = make(sandbox, read_timeout=0.3)
+    control(sandbox, "POST", "/_sandbox/faults", {"system": "hubspot", "rate": 1.0, "kinds": ["timeout"],
+                                                   "timeout_seconds": 1.0})
+    payload = {"external_id": "T-7", "ticket": {"subject": "x", "hs_pipeline_stage": "1"}}
+    with pytest.raises(RetryableError):
+        connector.execute("upsert_ticket", payload, "k")
+    control(sandbox, "DELETE", "/_sandbox/faults")
+    assert connector.execute("upsert_ticket", payload, "k")["id"]
+    assert len(live(sandbox, "tickets", "deskbridge_id", "T-7")) == 1
+
+
+@pytest.mark.parametrize("kind", ["500", "503"])
+def test_server_errors_are_retryable_and_not_retried_silently(sandbox, hs, kind):
+    control(sandbox, "POST", "/_sandbox/faults", {"system": "hubspot", "rate": 1.0, "kinds": [kind]})
+    before = control(sandbox, "GET", "/_sandbox/stats")["hubspot"]["total"]
+    with pytest.raises(RetryableError) as caught:
+        hs.get("ticket", "9001")
+    assert caught.value.status == int(kind)
+    assert control(sandbox, "GET", "/_sandbox/stats")["hubspot"]["total"] - before == 1
+
+
+def test_bad_token_is_auth_error(sandbox):
+    connector = make(sandbox, access_token="wrong")
+    with pytest.raises(AuthError):
+        connector.execute("upsert_ticket", {"external_id": "T-8", "ticket": {"subject": "x"}}, "k")
+    assert connector.check()["ok"] is False
+
+
+def test_rate_limit_pauses_the_guard_and_every_call_succeeds(sandbox):
+    connector = make(sandbox)
+    fake = FakeTime(sandbox)
+    connector.guard.budget = RateBudget(100.0, 50, clock=fake.clock, sleep=fake.sleep)
+    connector.property_names("tickets")
+    control(sandbox, "POST", "/_sandbox/limits", {"system": "hubspot", "per_minute": 5})
+    for n in range(12):
+        connector.execute("upsert_ticket", {"external_id": f"L-{n}", "ticket": {"subject": "x",
+                                                                                 "hs_pipeline_stage": "1"}}, f"k{n}")
+    assert len([r for r in store(sandbox).live("tickets") if r.properties.get("deskbridge_id", "").startswith("L-")]) \
+        == 12
+    refused = connector.guard.stats.by_status.get(429, 0)
+    assert 1 <= refused <= 3  # one per exhausted window: the pause holds every caller, nobody hammers
+    assert sum(fake.slept) >= 55
+
+
+# -- reads ---------------------------------------------------------------------------------------------------
+def test_read_changes_pages_lose_nothing_when_records_change_between_pages(sandbox):
+    connector = make(sandbox, page_size=10)
+    created = connector.execute_batch("upsert_ticket", [
+        ({"external_id": f"R-{n}", "ticket": {"subject": f"R {n}", "hs_pipeline_stage": "1"}}, f"k{n}")
+        for n in range(35)])
+    ids = [o["id"] for o in created]
+    seen: list[str] = []
+    cursors = []
+    for number, (page, cursor) in enumerate(connector.read_changes("ticket", None, backfill=True)):
+        seen += [r["id"] for r in page]
+        cursors.append(cursor)
+        if number == 0:
+            sandbox.sandbox.advance_clock(1)
+            connector.execute("update_ticket", {"ticket_id": ids[3], "properties": {"subject": "moved"}}, "u1")
+            connector.execute("update_ticket", {"ticket_id": ids[25], "properties": {"subject": "moved"}}, "u2")
+    assert set(ids) <= set(seen)
+    assert seen.count(ids[3]) == 2 and seen.count(ids[25]) == 1
+    assert [(c["updated_at"], int(c["id"])) for c in cursors] == sorted(
+        (c["updated_at"], int(c["id"])) for c in cursors)
+    tail = [r for page, _ in connector.read_changes("ticket", cursors[-1], backfill=True) for r in page]
+    assert tail == []
+
+
+def test_backfill_false_starts_from_now(sandbox, hs):
+    control(sandbox, "POST", "/_sandbox/seed")
+    pages = list(hs.read_changes("ticket", None, backfill=False))
+    assert len(pages) == 1 and pages[0][0] == [] and pages[0][1]["id"] != "0"
+    sandbox.sandbox.advance_clock(1)
+    new = hs.execute("upsert_ticket", {"external_id": "N-1", "ticket": {"subject": "new",
+                                                                         "hs_pipeline_stage": "1"}}, "k")
+    changed = [r for page, _ in hs.read_changes("ticket", pages[0][1], backfill=True) for r in page]
+    assert [r["id"] for r in changed] == [new["id"]]
+    everything = [r for page, _ in hs.read_changes("customer", None, backfill=True) for r in page]
+    assert len(everything) > 10 and all("bank_customer_id" in r["properties"] for r in everything)
+
+
+def test_check_is_ok(hs):
+    assert hs.check() == {"ok": True, "detail": "reachable"}
