@@ -110,7 +110,7 @@ def test_upload_stores_encrypted_notes_ticket_and_is_single_use(hub, client):
     ("id.png", make_png(20_000, 20_000), 413),
     ("id.pdf", make_pdf(catalog_extra=b"/OpenAction << /S /JavaScript /JS (x) >>"), 422),
     ("id.exe", b"MZ" + b"\x00" * 200, 415),
-])
+], ids=["zip", "pixel-flood", "pdf-js", "exe"])
 def test_rejected_upload_is_4xx_and_keeps_the_link_usable(hub, client, name, data, status):
     token = upload_token(hub, "zendesk", "42", "CUST-1")
     response = post_file(client, token, name, data)
