@@ -121,6 +121,14 @@ def update_ticket(connector, payloads: list[dict]) -> list[dict | Exception]:
             if ticket.get("status") != "deleted":
                 by_external.setdefault(str(ticket.get("external_id")), ticket["id"])
 
+    following = {}
+    wanting = [int(p["ticket_id"]) for p in payloads if p.get("followers_add") and p.get("ticket_id") is not None]
+    wanting += [by_external[str(p["external_id"])] for p in payloads
+                if p.get("followers_add") and p.get("ticket_id") is None and str(p.get("external_id")) in by_external]
+    if wanting:
+        body = connector.client.get_json("tickets/show_many.json", {"ids": ",".join(map(str, sorted(set(wanting))))})
+        following = {t["id"]: t.get("follower_ids") or [] for t in body.get("tickets") or []}
+
     def build(payload):
         if payload.get("ticket_id") is not None:
             ticket_id = int(payload["ticket_id"])
@@ -129,6 +137,10 @@ def update_ticket(connector, payloads: list[dict]) -> list[dict | Exception]:
         else:
             raise PermanentError(f"zendesk answered 404: no ticket for {payload.get('external_id')!r}", status=404)
         body = {"id": ticket_id, **connector.update_changes(payload)}
+        if payload.get("followers_add"):
+            merged = connector.followers(payload, following.get(ticket_id, []))
+            if merged is not None:
+                body["follower_ids"] = merged
         # Bulk updates take tag deltas inline; the per-ticket tags endpoint would cost one call per ticket.
         if payload.get("tags_add"):
             body["additional_tags"] = list(payload["tags_add"])

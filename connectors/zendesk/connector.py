@@ -143,9 +143,30 @@ class ZendeskConnector:
             change["group_id"] = self.directory.group_id(str(payload["group"]))
         return change
 
+    def user_id_for(self, who) -> int:
+        """A follower given as a user id or an e-mail address → the Zendesk user id."""
+        if isinstance(who, int) or str(who).isdigit():
+            return int(who)
+        body = self.client.get_json("users/search.json", {"query": f"email:{who}"})
+        found = [u for u in body.get("users") or [] if (u.get("email") or "").lower() == str(who).lower()]
+        if not found:
+            raise PermanentError(f"zendesk: no user with e-mail {who!r} to add as a follower")
+        return found[0]["id"]
+
+    def followers(self, payload: dict, current: list[int]) -> list[int] | None:
+        """The union of the ticket's followers and ``followers_add`` (a set union, so a retry is harmless)."""
+        wanted = [self.user_id_for(w) for w in payload.get("followers_add") or []]
+        merged = list(current) + [w for w in wanted if w not in current]
+        return merged if merged != list(current) else None
+
     def _op_update_ticket(self, payload: dict, key: str) -> dict:
         ticket_id = self.resolve_ticket(payload)
         change = self.update_changes(payload)
+        if payload.get("followers_add"):
+            current = self.client.get_json(f"tickets/{ticket_id}.json")["ticket"].get("follower_ids") or []
+            merged = self.followers(payload, current)
+            if merged is not None:
+                change["follower_ids"] = merged
         tickets = self.client.zenpy.tickets
         if payload.get("tags_add"):
             self.client.call(lambda: tickets.add_tags(ticket_id, list(payload["tags_add"])))

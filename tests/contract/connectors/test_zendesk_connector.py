@@ -322,3 +322,17 @@ def test_customers_and_organisations_stream_and_lookups(zd):
     assert zd.find("ticket", "NOPE") is None
     with pytest.raises(PermanentError):
         list(zd.read_changes("comment", None, backfill=True))
+
+
+def test_followers_add_is_a_union_by_email_and_unknown_people_are_permanent(zd):
+    agent = zd.execute("upsert_user", {"external_id": "AG-1", "user": {"name": "Investor desk", "role": "agent",
+                                                                      "email": "desk@example.org"}}, "a")
+    created = zd.execute("upsert_ticket", new_ticket("F-1"), "k")
+    for _ in range(2):
+        zd.execute("update_ticket", {"ticket_id": created["id"], "followers_add": ["desk@example.org"]}, "f")
+    assert zd.get("ticket", created["id"])["follower_ids"] == [int(agent["id"])]
+    outcomes = zd.execute_batch("update_ticket", [
+        ({"external_id": "F-1", "followers_add": [int(agent["id"])], "priority": "high"}, "b1"),
+        ({"external_id": "F-1", "followers_add": ["nobody@example.org"]}, "b2")])
+    assert outcomes[0]["id"] == created["id"] and isinstance(outcomes[1], PermanentError)
+    assert zd.get("ticket", created["id"])["follower_ids"] == [int(agent["id"])]
