@@ -35,11 +35,13 @@ TRANSIENT_CODES = {"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "REQUEST_RUNNING_
 def error_message(content) -> tuple[str, str]:
     """``(errorCode, message)`` of a Salesforce error body (a JSON array of ``{errorCode, message}``)."""
     body = content
-    if isinstance(content, (bytes, str)):
+    if isinstance(content, bytes):
+        content = content.decode("utf-8", "replace")
+    if isinstance(content, str):
         try:
             body = json.loads(content)
         except ValueError:
-            return "", str(content)[:200]
+            return "", content[:200]
     if isinstance(body, list) and body and isinstance(body[0], dict):
         first = body[0]
         return str(first.get("errorCode") or first.get("statusCode") or ""), str(first.get("message") or "")[:300]
