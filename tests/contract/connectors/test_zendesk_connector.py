@@ -336,3 +336,19 @@ def test_followers_add_is_a_union_by_email_and_unknown_people_are_permanent(zd):
         ({"external_id": "F-1", "followers_add": ["nobody@example.org"]}, "b2")])
     assert outcomes[0]["id"] == created["id"] and isinstance(outcomes[1], PermanentError)
     assert zd.get("ticket", created["id"])["follower_ids"] == [int(agent["id"])]
+
+
+def test_registered_through_the_hub_and_batched_by_the_outbox(make_hub, sandbox):
+    from hub.pipeline import process_next_action
+
+    hub = make_hub({"connectors": {"zendesk": {"subdomain": "sandbox", "email": "agent@sandbox.test",
+                                               "token": "sandbox-token", "base_url": sandbox.url}}})
+    connector = hub.connectors["zendesk"]
+    assert isinstance(connector, ZendeskConnector)
+    for n in range(3):
+        hub.emit("zendesk", "upsert_ticket", new_ticket(f"H-{n}"), key=f"hub-{n}")
+    hub.emit("zendesk", "upsert_ticket", new_ticket("H-0"), key="hub-0")  # same key: no second action
+    while process_next_action(hub, "test"):
+        pass
+    assert sorted(t["external_id"] for t in live_tickets(connector)) == ["H-0", "H-1", "H-2"]
+    assert stats(sandbox)["POST /api/v2/tickets/create_many.json"] == 1
