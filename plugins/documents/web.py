@@ -1,6 +1,6 @@
 """Routes: the customer's secure upload page (``/s/upload/<token>``) and the agent's download link.
 
-The download needs a console login (``session["console_user"]``, set by the console) or an admin API token
+The download needs a live console login (``hub.console.auth.current_user``) or an admin API token
 (``Authorization: Bearer``, scope ``admin``); every access, allowed or not, is audited.
 Files are always served as attachments with ``nosniff`` and ``no-store``.
 """
@@ -162,9 +162,20 @@ def _require_unused(hub, claims: dict) -> None:
             raise LinkError("this link has already been used", 410)
 
 
+def _console_user() -> str | None:
+    """The console's logged-in user (the console checks idle/absolute expiry and revocation)."""
+    if not session.get("sid"):
+        return None
+    try:
+        from hub.console.auth import current_user
+    except ImportError:  # a build without the console: API tokens only
+        return None
+    return current_user()[0]
+
+
 def _agent() -> str | None:
     """The logged-in console user, or the name of a valid admin API token; None when neither."""
-    user = session.get("console_user")
+    user = _console_user()
     if user:
         return f"console:{user}"
     header = request.headers.get("Authorization", "")

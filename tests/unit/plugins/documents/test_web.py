@@ -154,19 +154,25 @@ def test_download_needs_login_is_audited_and_served_as_attachment(hub, client):
         ("token:agent-tool", f"document:{doc_id}", "ok")]
 
 
-def test_console_session_can_download(hub, client):
+def test_console_session_can_download(hub, client, monkeypatch):
+    monkeypatch.setattr("plugins.documents.web._console_user", lambda: "admin")
     doc_id = store_for(hub).put("42", "CUST-1", "scan.png", make_png())
-    with client.session_transaction() as session:
-        session["console_user"] = "admin"
     response = client.get("/documents/download/" + download_token(hub, doc_id, "42"))
     assert response.status_code == 200
     assert audit(hub, "document.download")[-1] == ("console:admin", f"document:{doc_id}", "ok")
 
 
-def test_download_link_for_another_ticket_fails(hub, client):
+def test_forged_console_cookie_is_not_a_login(hub, client):
     doc_id = store_for(hub).put("42", "CUST-1", "scan.png", make_png())
     with client.session_transaction() as session:
+        session["sid"] = "made-up-session"
         session["console_user"] = "admin"
+    assert client.get("/documents/download/" + download_token(hub, doc_id, "42")).status_code == 401
+
+
+def test_download_link_for_another_ticket_fails(hub, client, monkeypatch):
+    monkeypatch.setattr("plugins.documents.web._console_user", lambda: "admin")
+    doc_id = store_for(hub).put("42", "CUST-1", "scan.png", make_png())
     assert client.get("/documents/download/" + download_token(hub, doc_id, "43")).status_code == 404
     assert client.get("/documents/download/" + download_token(hub, "0" * 32, "42")).status_code == 404
 
