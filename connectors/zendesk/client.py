@@ -121,6 +121,9 @@ class ZendeskClient:
     # -- raw JSON over the same session (page-level control zenpy's generators hide) --------------------------
     def get_json(self, path_or_url: str, params: dict | None = None) -> dict:
         url = path_or_url if path_or_url.startswith("http") else f"{self.base_url}/api/v2/{path_or_url}"
+        if not url.startswith(f"{self.base_url}/"):
+            # Pagination links come from the answer; never send the account's credentials to another host.
+            raise PermanentError(f"{SYSTEM}: refusing to follow a link off {self.base_url}: {url[:100]}")
 
         def fetch() -> dict:
             response = self.session.get(url, params=params)

@@ -107,3 +107,10 @@ def test_server_error_is_not_retried_inline():
     with pytest.raises(RetryableError):
         zd.call(broken)
     assert len(calls) == 1
+
+
+def test_links_off_the_account_host_are_never_followed():
+    zd = client(base_url="http://127.0.0.1:1")
+    with pytest.raises(PermanentError, match="refusing to follow"):
+        zd.get_json("http://evil.example/api/v2/tickets.json")
+    assert zd.guard.stats.calls == 0
