@@ -59,7 +59,11 @@ def create_app(config_dir=None, overrides: dict | None = None, settings=None, hu
             if exc.name and module.startswith(exc.name):
                 continue
             raise
-        app.register_blueprint(getattr(mod, factory)())
+        make = getattr(mod, factory, None)
+        if make is None:
+            log.warning("%s has no %s(); its routes are not served", module, factory)
+            continue
+        app.register_blueprint(make())
     for offered in hub.pm.hook.register_blueprints(hub=hub):
         for blueprint in offered if isinstance(offered, (list, tuple)) else [offered]:
             app.register_blueprint(blueprint)

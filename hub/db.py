@@ -7,6 +7,7 @@ writers queue on the busy timeout instead of failing; PostgreSQL works the same 
 from __future__ import annotations
 
 import json
+import threading
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -173,10 +174,18 @@ class Database:
         else:
             self.engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._write_lock = threading.RLock()
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """One transaction: commits on success, rolls back on error."""
+        """One transaction: commits on success, rolls back on error.
+
+        On SQLite every transaction is a writer (``BEGIN IMMEDIATE``); a process-wide lock queues this process's
+        transactions in Python instead of in SQLite's busy handler, which sleeps up to 100 ms per retry.
+        """
+        lock = self._write_lock if self.is_sqlite else None
+        if lock is not None:
+            lock.acquire()
         session = self._sessions()
         try:
             yield session
@@ -186,6 +195,8 @@ class Database:
             raise
         finally:
             session.close()
+            if lock is not None:
+                lock.release()
 
     def migrate(self) -> None:
         from hub.migrations import upgrade

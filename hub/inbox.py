@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from hub import clock, wakeups
 from hub.db import InboxEvent, dumps
+from hub.logs import mask_pans_deep
 
 
 def store_event(session: Session, source: str, event_id: str, type: str, payload: dict,
@@ -26,7 +27,8 @@ def store_event(session: Session, source: str, event_id: str, type: str, payload
     if existing is not None:
         return existing, False
     now = received_at or clock.now()
-    row = InboxEvent(source=source, event_id=str(event_id)[:255], type=type[:100], payload=dumps(payload),
+    # PCI DSS 3.5.1: no full card number is ever stored, not even in the raw inbound payload.
+    row = InboxEvent(source=source, event_id=str(event_id)[:255], type=type[:100], payload=dumps(mask_pans_deep(payload)),
                      received_at=now, status="pending", attempts=0, available_at=now)
     try:
         with session.begin_nested():

@@ -40,6 +40,17 @@ def mask_pans(text: str) -> str:
     return _PAN_CANDIDATE.sub(replace, text)
 
 
+def mask_pans_deep(value: Any) -> Any:
+    """Mask card numbers in every string of a JSON-like value (keys and structure kept)."""
+    if isinstance(value, str):
+        return mask_pans(value)
+    if isinstance(value, dict):
+        return {k: mask_pans_deep(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_pans_deep(v) for v in value]
+    return value
+
+
 def redact_value(value: Any, key: str | None = None) -> Any:
     if key is not None and SECRET_KEYS.search(key) and value not in (None, "", [], {}):
         return MASK

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, aliased
 
 from hub import clock, wakeups
 from hub.db import DeadLetter, InboxEvent, OutboxAction, PluginState, dumps
+from hub.logs import mask_pans_deep
 from hub.errors import DeskbridgeError, PermanentError, RetryableError
 from hub.plugins import call_chain
 
@@ -122,6 +123,9 @@ class EventContext:
         reason = self.hub.pm.hook.decide_action_allowed(system=system, operation=operation, payload=payload, ctx=self)
         if reason:
             raise ActionRefused(reason)
+        # Stored already transformed (redacted), so the outbox and dead letters never hold what must not leave.
+        payload = call_chain(self.hub.pm, "transform_outbound", "payload", payload, system=system, operation=operation)
+        payload = mask_pans_deep(payload)
         return enqueue_action(session, system, operation, payload, key, order_key=order_key,
                               origin=self.origin, inbox_id=self.event.id if self.event else None,
                               delay_seconds=delay_seconds)
@@ -215,26 +219,31 @@ def _dead_letter(session: Session, kind: str, row, system: str, operation: str, 
                            attempts=row.attempts, created_at=clock.now()))
 
 
+def _fail_row(session: Session, hub, model, kind: str, row, reason: str, retry_after: float | None,
+              permanent: bool, system: str, operation: str) -> str:
+    """Schedule a retry with backoff, or dead-letter the row; returns ``"retry"`` or ``"dead"``."""
+    settings = hub.settings.workers
+    if permanent or row.attempts >= settings.max_attempts:
+        if not permanent:
+            reason = f"gave up after {row.attempts} attempts: {reason}"
+        _dead_letter(session, kind, row, system, operation, reason)
+        if kind == "outbox":
+            hub.pm.hook.on_action_dead(action=_action_of(row), reason=reason, ctx=EventContext(hub, session))
+        return "dead"
+    delay = backoff_delay(row.attempts, settings.backoff_base, settings.backoff_cap, retry_after)
+    row.available_at = clock.now() + timedelta(seconds=delay)
+    row.leased_until = None
+    row.last_error = reason[:2000]
+    return "retry"
+
+
 def _retry_or_dead(hub, model, kind: str, row_id: int, owner: str, reason: str, retry_after: float | None,
                    permanent: bool, system: str, operation: str) -> str:
-    settings = hub.settings.workers
     with hub.db.session() as session:
         row = _still_ours(session, hub, model, row_id, owner)
         if row is None:
             return "lost-lease"
-        if permanent or row.attempts >= settings.max_attempts:
-            if not permanent:
-                reason = f"gave up after {row.attempts} attempts: {reason}"
-            _dead_letter(session, kind, row, system, operation, reason)
-            if kind == "outbox":
-                action = _action_of(row)
-                hub.pm.hook.on_action_dead(action=action, reason=reason, ctx=EventContext(hub, session))
-            return "dead"
-        delay = backoff_delay(row.attempts, settings.backoff_base, settings.backoff_cap, retry_after)
-        row.available_at = clock.now() + timedelta(seconds=delay)
-        row.leased_until = None
-        row.last_error = reason[:2000]
-        return "retry"
+        return _fail_row(session, hub, model, kind, row, reason, retry_after, permanent, system, operation)
 
 
 def _event_of(row: InboxEvent) -> Event:
@@ -247,95 +256,146 @@ def _action_of(row: OutboxAction) -> Action:
                   payload=json.loads(row.payload), attempts=row.attempts, origin=row.origin, inbox_id=row.inbox_id)
 
 
-def process_next_event(hub, owner: str) -> bool:
-    """Process one inbox event if one is ready. Returns False when there was nothing to do."""
-    rows = _claim(hub, InboxEvent, owner)
+def process_next_event(hub, owner: str, batch: int = 16) -> bool:
+    """Process up to ``batch`` ready inbox events. Returns False when there was nothing to do.
+
+    The events are leased in one transaction, enriched outside any transaction (enrichment may read remote
+    systems), then processed in one transaction with a savepoint each: a failing event rolls back alone and is
+    scheduled for retry, the others commit together (one durable commit for the whole batch).
+    """
+    rows = _claim(hub, InboxEvent, owner, limit=batch)
     if not rows:
         return False
-    event = _event_of(rows[0])
-    try:
-        for partial in hub.pm.hook.enrich_event(event=event, ctx=EventContext(hub, None, event)):
-            if partial:
-                event.enrichment.update(partial)
-        with hub.db.session() as session:
+    events = []
+    for row in rows:
+        event = _event_of(row)
+        try:
+            for partial in hub.pm.hook.enrich_event(event=event, ctx=EventContext(hub, None, event)):
+                if partial:
+                    event.enrichment.update(partial)
+            events.append((event, None))
+        except Exception as exc:
+            events.append((event, exc))
+    outcomes = []
+    with hub.db.session() as session:
+        for event, error in events:
             current = _still_ours(session, hub, InboxEvent, event.id, owner)
             if current is None:
-                return True
-            hub.pm.hook.on_event(event=event, ctx=EventContext(hub, session, event))
-            current.status = "done"
-            current.processed_at = clock.now()
-            current.leased_until = None
-            current.last_error = None
-        hub.metrics.events_processed.labels(source=event.source, type=event.type).inc()
-    except Exception as exc:
-        permanent = isinstance(exc, PermanentError)
-        reason = f"{type(exc).__name__}: {exc}"
-        log.warning("event %s (%s) failed: %s", event.id, event.type, reason)
-        outcome = _retry_or_dead(hub, InboxEvent, "inbox", event.id, owner, reason, getattr(exc, "retry_after", None),
-                                 permanent, event.source, event.type)
-        hub.metrics.events_failed.labels(source=event.source, type=event.type, outcome=outcome).inc()
+                continue
+            if error is None:
+                try:
+                    with session.begin_nested():
+                        hub.pm.hook.on_event(event=event, ctx=EventContext(hub, session, event))
+                except Exception as exc:
+                    error = exc
+            if error is None:
+                current.status = "done"
+                current.processed_at = clock.now()
+                current.leased_until = None
+                current.last_error = None
+                outcomes.append((event, "done"))
+                continue
+            permanent = isinstance(error, PermanentError)
+            reason = f"{type(error).__name__}: {error}"
+            log.warning("event %s (%s) failed: %s", event.id, event.type, reason)
+            outcome = _fail_row(session, hub, InboxEvent, "inbox", current, reason,
+                                getattr(error, "retry_after", None), permanent, event.source, event.type)
+            outcomes.append((event, outcome))
+    for event, outcome in outcomes:
+        if outcome == "done":
+            hub.metrics.events_processed.labels(source=event.source, type=event.type).inc()
+        else:
+            hub.metrics.events_failed.labels(source=event.source, type=event.type, outcome=outcome).inc()
     return True
 
 
-def process_next_action(hub, owner: str) -> bool:
-    """Execute the next ready outbox action — or a batch of them when the connector batches that operation.
+def process_next_action(hub, owner: str, batch: int = 16) -> bool:
+    """Execute ready outbox actions: up to ``batch`` at once, and whole vendor batches for operations the
+    connector batches (``batch_operations``). Results are recorded in one transaction with a savepoint each.
 
     Returns False when there was nothing to do.
     """
-    rows = _claim(hub, OutboxAction, owner)
+    rows = _claim(hub, OutboxAction, owner, limit=batch)
     if not rows:
         return False
-    first = _action_of(rows[0])
+    first = rows[0]
     connector = hub.connectors.get(first.system)
     batch_size = (getattr(connector, "batch_operations", None) or {}).get(first.operation, 1)
-    if batch_size > 1:
-        rows += _claim(hub, OutboxAction, owner, limit=batch_size - 1, system=first.system,
+    same = sum(1 for r in rows if r.system == first.system and r.operation == first.operation)
+    if batch_size > same:
+        rows += _claim(hub, OutboxAction, owner, limit=batch_size - same, system=first.system,
                        operation=first.operation)
-    actions = [_action_of(row) for row in rows]
-    try:
-        if connector is None:
-            raise PermanentError(f"no enabled connector named {first.system!r}")
-        payloads = [call_chain(hub.pm, "transform_outbound", "payload", a.payload, system=a.system,
-                               operation=a.operation) for a in actions]
-        if len(actions) > 1:
-            outcomes = connector.execute_batch(first.operation, list(zip(payloads, [a.key for a in actions])))
-        else:
-            outcomes = [connector.execute(first.operation, payloads[0], first.key) or {}]
-    except Exception as exc:
-        outcomes = [exc] * len(actions)
-    for action, outcome in zip(actions, outcomes):
-        if isinstance(outcome, Exception):
-            _action_failed(hub, owner, action, outcome)
-        else:
-            _action_succeeded(hub, owner, action, outcome or {})
+    groups: dict[tuple[str, str], list[Action]] = {}
+    for row in rows:
+        action = _action_of(row)
+        groups.setdefault((action.system, action.operation), []).append(action)
+    results: list[tuple[Action, object]] = []
+    for (system, operation), actions in groups.items():
+        results.extend(zip(actions, _execute(hub, system, operation, actions)))
+    _record_outcomes(hub, owner, results)
     return True
 
 
-def _action_failed(hub, owner: str, action: Action, exc: Exception) -> None:
-    permanent = isinstance(exc, PermanentError)
-    reason = str(exc) if isinstance(exc, DeskbridgeError) else f"{type(exc).__name__}: {exc}"
-    log.warning("action %s %s.%s failed: %s", action.id, action.system, action.operation, reason)
-    retry_after = exc.retry_after if isinstance(exc, RetryableError) else None
-    _retry_or_dead(hub, OutboxAction, "outbox", action.id, owner, reason, retry_after, permanent,
-                   action.system, action.operation)
-    hub.metrics.actions.labels(system=action.system,
-                               status="permanent_error" if permanent else "retryable_error").inc()
+def _execute(hub, system: str, operation: str, actions: list[Action]) -> list:
+    """One outcome per action: the connector's result dict, or the exception it raised."""
+    connector = hub.connectors.get(system)
+    if connector is None:
+        return [PermanentError(f"no enabled connector named {system!r}")] * len(actions)
+    try:
+        payloads = [call_chain(hub.pm, "transform_outbound", "payload", a.payload, system=system,
+                               operation=operation) for a in actions]
+    except Exception as exc:
+        return [exc] * len(actions)
+    size = (getattr(connector, "batch_operations", None) or {}).get(operation, 1)
+    outcomes: list = []
+    if size > 1 and len(actions) > 1:
+        for start in range(0, len(actions), size):
+            chunk = list(zip(payloads[start:start + size], [a.key for a in actions[start:start + size]]))
+            try:
+                outcomes.extend(connector.execute_batch(operation, chunk))
+            except Exception as exc:
+                outcomes.extend([exc] * len(chunk))
+        return outcomes
+    for action, payload in zip(actions, payloads):
+        try:
+            outcomes.append(connector.execute(operation, payload, action.key) or {})
+        except Exception as exc:
+            outcomes.append(exc)
+    return outcomes
 
 
-def _action_succeeded(hub, owner: str, action: Action, result: dict) -> None:
+def _record_outcomes(hub, owner: str, results: list) -> None:
+    counted = []
     with hub.db.session() as session:
-        current = _still_ours(session, hub, OutboxAction, action.id, owner)
-        if current is None:
-            return
-        current.status = "done"
-        current.done_at = clock.now()
-        current.leased_until = None
-        current.last_error = None
-        current.result = dumps(result)
-        ctx = EventContext(hub, session, origin=action.origin)
-        ctx.audit("hub", f"{action.system}.{action.operation}", action.key, "ok", source="outbox")
-        hub.pm.hook.on_action_done(action=action, result=result, ctx=ctx)
-    hub.metrics.actions.labels(system=action.system, status="ok").inc()
+        for action, outcome in results:
+            current = _still_ours(session, hub, OutboxAction, action.id, owner)
+            if current is None:
+                continue
+            if isinstance(outcome, Exception):
+                permanent = isinstance(outcome, PermanentError)
+                reason = str(outcome) if isinstance(outcome, DeskbridgeError) else f"{type(outcome).__name__}: {outcome}"
+                log.warning("action %s %s.%s failed: %s", action.id, action.system, action.operation, reason)
+                retry_after = outcome.retry_after if isinstance(outcome, RetryableError) else None
+                _fail_row(session, hub, OutboxAction, "outbox", current, reason, retry_after, permanent,
+                          action.system, action.operation)
+                counted.append((action.system, "permanent_error" if permanent else "retryable_error"))
+                continue
+            result = outcome or {}
+            current.status = "done"
+            current.done_at = clock.now()
+            current.leased_until = None
+            current.last_error = None
+            current.result = dumps(result)
+            ctx = EventContext(hub, session, origin=action.origin)
+            ctx.audit("hub", f"{action.system}.{action.operation}", action.key, "ok", source="outbox")
+            try:
+                with session.begin_nested():
+                    hub.pm.hook.on_action_done(action=action, result=result, ctx=ctx)
+            except Exception as exc:  # the remote effect happened; a plugin's bookkeeping bug must not undo that
+                log.error("on_action_done for %s failed: %s", action.key, exc)
+            counted.append((action.system, "ok"))
+    for system, status in counted:
+        hub.metrics.actions.labels(system=system, status=status).inc()
 
 
 def replay_dead_letters(hub, ids: list[int] | None = None) -> int:

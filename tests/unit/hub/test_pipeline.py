@@ -173,3 +173,19 @@ def test_ordered_actions_wait_for_earlier_ones(make_hub):
     hub.emit("sink", "other", {}, key="c", order_key="ticket-2")
     drain(hub)
     assert [c[2] for c in sink.calls] == ["a", "c"]  # b waits behind a, which is backing off
+
+
+def test_no_full_card_number_is_stored_in_inbox_or_outbox(make_hub):
+    class Echo:
+        @hookimpl
+        def on_event(self, event, ctx):
+            ctx.emit("sink", "write", {"note": event.data["text"]}, key=f"echo-{event.event_id}")
+    hub = make_hub(plugins=[Echo()])
+    with hub.db.session() as session:
+        store_event(session, "zendesk", "z-1", "x", {"data": {"text": "my card is 4111 1111 1111 1111 thanks"}})
+    process_next_event(hub, "t")
+    from sqlalchemy import select
+    from hub.db import InboxEvent, OutboxAction
+    with hub.db.session() as session:
+        stored = session.execute(select(InboxEvent.payload)).scalar() + session.execute(select(OutboxAction.payload)).scalar()
+    assert "4111 1111 1111 1111" not in stored and "1111" in stored
