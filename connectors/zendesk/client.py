@@ -24,6 +24,8 @@ from hub.errors import ConfigError, PermanentError, RetryableError
 from hub.http import SystemGuard, error_for, parse_retry_after, session_for
 
 log = logging.getLogger(__name__)
+# zenpy logs every request's kwargs (ticket bodies: customer text, possibly card numbers) at DEBUG.
+logging.getLogger("zenpy").setLevel(max(logging.getLogger("zenpy").getEffectiveLevel(), logging.INFO))
 T = TypeVar("T")
 SYSTEM = "zendesk"
 INLINE_429_RETRIES = 3  # a 429 is never processed by the vendor, so re-sending after the pause is safe

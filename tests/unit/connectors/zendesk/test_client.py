@@ -114,3 +114,9 @@ def test_links_off_the_account_host_are_never_followed():
     with pytest.raises(PermanentError, match="refusing to follow"):
         zd.get_json("http://evil.example/api/v2/tickets.json")
     assert zd.guard.stats.calls == 0
+
+
+def test_zenpy_never_logs_request_bodies_at_debug():
+    import logging
+    client()
+    assert not logging.getLogger("zenpy.lib.api").isEnabledFor(logging.DEBUG)
