@@ -251,6 +251,8 @@ class ZendeskConnector:
 
     def get(self, object: str, id) -> dict | None:
         path, key = self._object_path(object)
+        if not str(id).isdigit():
+            raise PermanentError(f"zendesk: {object} ids are numbers, not {id!r}")
         body = self.client.get_optional(f"{path}/{int(id)}.json")
         return body.get(key) if body else None
 

@@ -62,3 +62,10 @@ def test_register_connectors_reads_the_config_block():
     made = package.register_connectors(hub)
     assert made.name == "zendesk" and made.guard.budget.rate == pytest.approx(200 / 60)
     assert made.batch_operations["upsert_ticket"] == 100
+
+
+def test_get_with_a_non_numeric_id_is_permanent_without_a_call():
+    zd = connector()
+    with pytest.raises(PermanentError, match="ids are numbers"):
+        zd.get("ticket", "T-1")
+    assert zd.guard.stats.calls == 0
