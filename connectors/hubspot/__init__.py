@@ -21,6 +21,7 @@ class Config(BaseModel):
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
     page_size: int | None = None  # records per read page (search allows up to 200)
+    overlap_seconds: float = 60.0  # reads re-scan this much before the cursor (search index lag), deduped
 
 
 @hookimpl

@@ -4,15 +4,28 @@ Every page is a new search from the cursor (``after`` = 0): search pages by offs
 pages would shift the offsets and make the next page skip one; a fresh query from ``(ts, id)`` cannot skip, and
 never meets search's 10,000-results-per-query cap. Archived records are not searchable: they come from the list
 endpoint (``archived=true``), filtered by their own ``(archivedAt, id)`` cursor and flagged ``deleted``.
+
+HubSpot's search index trails writes by a few seconds, so a record modified just before the cursor can become
+searchable after the cursor has passed it. Each read therefore starts ``overlap_seconds`` before the cursor and
+skips the versions (``[id, hs_lastmodifieddate]``, kept in the cursor as ``recent``) it already handed out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 
 EPOCH = "1970-01-01T00:00:00.000Z"
 LIST_MAX = 100
+RECENT_CAP = 2000
+
+
+def shifted(stamp: str, seconds: float) -> str:
+    """``stamp`` (HubSpot's ISO-ms UTC form) moved by ``seconds``, in the same form."""
+    parsed = datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(timezone.utc)
+    parsed += timedelta(seconds=seconds)
+    return parsed.strftime("%Y-%m-%dT%H:%M:%S.") + f"{parsed.microsecond // 1000:03d}Z"
 
 
 @dataclass(frozen=True)
@@ -39,26 +52,47 @@ def _key(stamp: str | None, record_id: str) -> tuple[str, int]:
 
 
 class Reader:
-    """Pages of one stream after a cursor ``{updated_at, id, archived_at, archived_id}``."""
+    """Pages of one stream after a cursor ``{updated_at, id, recent, archived_at, archived_id, floor?}``."""
 
-    def __init__(self, client, stream: Stream, properties: list[str], page_size: int | None = None):
+    def __init__(self, client, stream: Stream, properties: list[str], page_size: int | None = None,
+                 overlap_seconds: float = 0):
         self.client = client
         self.stream = stream
         self.properties = properties
         self.page_size = page_size or stream.page_size
+        self.overlap = overlap_seconds
+
+    def _stamp(self, record: dict) -> str:
+        return record["properties"].get(self.stream.cursor_field) or record["updatedAt"]
 
     def read(self, cursor: dict | None, backfill: bool) -> Iterator[tuple[list[dict], dict]]:
         if cursor is None and not backfill:
             yield [], self._from_now()
             return
-        cursor = {"updated_at": EPOCH, "id": "0", "archived_at": EPOCH, "archived_id": "0", **(cursor or {})}
+        given = cursor or {}
+        cursor = {"updated_at": EPOCH, "id": "0", "archived_at": EPOCH, "archived_id": "0", **given}
+        recent = {tuple(v) for v in cursor.get("recent") or []}
+        floor = _key(*cursor["floor"]) if cursor.get("floor") else None
+        high = _key(cursor["updated_at"], cursor["id"])
+        stamp, last_id = cursor["updated_at"], cursor["id"]
+        if self.overlap and given.get("updated_at"):
+            stamp, last_id = shifted(stamp, -self.overlap), "0"
         while True:
-            records = self._search(cursor["updated_at"], cursor["id"], self.page_size)
-            if records:
-                last = records[-1]
-                cursor["updated_at"] = last["properties"].get(self.stream.cursor_field) or last["updatedAt"]
-                cursor["id"] = last["id"]
-            if len(records) < self.page_size:
+            scanned = self._search(stamp, last_id, self.page_size)
+            records = []
+            for record in scanned:
+                version = (record["id"], self._stamp(record))
+                if version in recent or (floor and _key(version[1], version[0]) <= floor):
+                    continue
+                recent.add(version)
+                records.append(record)
+            if scanned:
+                stamp, last_id = self._stamp(scanned[-1]), scanned[-1]["id"]
+                if _key(stamp, last_id) > high:
+                    high = _key(stamp, last_id)
+                    cursor["updated_at"], cursor["id"] = stamp, last_id
+            cursor["recent"] = self._window(recent, cursor["updated_at"])
+            if len(scanned) < self.page_size:
                 break
             yield records, dict(cursor)
         archived = self._archived_after(cursor["archived_at"], cursor["archived_id"])
@@ -67,6 +101,14 @@ class Reader:
         for record in archived:
             record["deleted"] = True
         yield records + archived, dict(cursor)
+
+    def _window(self, recent: set, newest: str) -> list[list[str]]:
+        """The versions still inside the overlap window (the only ones a later read can meet again)."""
+        if not self.overlap:
+            return []
+        edge = shifted(newest, -self.overlap)
+        kept = sorted((v for v in recent if v[1] >= edge), key=lambda v: (v[1], _key(v[1], v[0])))
+        return [list(v) for v in kept[-RECENT_CAP:]]
 
     def _search(self, stamp: str, last_id: str, limit: int, descending: bool = False) -> list[dict]:
         field = self.stream.cursor_field
@@ -102,10 +144,11 @@ class Reader:
     def _from_now(self) -> dict:
         """A cursor after the newest live and the newest archived record (the portal's clock, so no skew)."""
         newest = self._search(EPOCH, "0", 1, descending=True)
-        cursor = {"updated_at": EPOCH, "id": "0", "archived_at": EPOCH, "archived_id": "0"}
+        cursor = {"updated_at": EPOCH, "id": "0", "recent": [], "archived_at": EPOCH, "archived_id": "0"}
         if newest:
-            cursor["updated_at"] = newest[0]["properties"].get(self.stream.cursor_field) or newest[0]["updatedAt"]
-            cursor["id"] = newest[0]["id"]
+            cursor["updated_at"], cursor["id"] = self._stamp(newest[0]), newest[0]["id"]
+            # Records already there when the connector started from now never come out, even in the overlap.
+            cursor["floor"] = [cursor["updated_at"], cursor["id"]]
         archived = self._archived_after(EPOCH, "0")
         if archived:
             cursor["archived_at"], cursor["archived_id"] = archived[-1]["archivedAt"], archived[-1]["id"]

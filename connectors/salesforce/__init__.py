@@ -26,6 +26,7 @@ class Config(BaseModel):
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
     page_size: int | None = None  # records per read page (default per stream)
+    overlap_seconds: float = 60.0  # reads re-scan this much before the cursor (late commits), deduped by version
     limit_pause_seconds: float = 300.0  # pause after 403 REQUEST_LIMIT_EXCEEDED (daily allocation spent)
 
 

@@ -225,7 +225,8 @@ class SalesforceConnector:
     def read_changes(self, object: str, cursor: dict | None, *, backfill: bool
                      ) -> Iterator[tuple[list[dict], dict]]:
         stream = self._stream(object)
-        reader = Reader(self.client, stream, self.fields(stream.path), self.config.page_size)
+        reader = Reader(self.client, stream, self.fields(stream.path), self.config.page_size,
+                        self.config.overlap_seconds)
         return reader.read(cursor, backfill)
 
     def read_comments(self, ticket_id: str) -> list[dict]:

@@ -4,15 +4,20 @@ Each page is a fresh ``queryAll`` from the cursor (``WHERE SystemModstamp > :ts 
 Id > :id) ORDER BY SystemModstamp, Id LIMIT n``), so a record changed while paging moves behind the cursor and
 is read again later instead of being skipped, and deleted records (``IsDeleted = true``, kept in the recycle
 bin) arrive in the same order, flagged ``deleted``.
+
+``SystemModstamp`` is stamped when a transaction starts, not when it commits, so a slow transaction can commit a
+record stamped before the cursor. Each read therefore starts ``overlap_seconds`` before the cursor and skips the
+versions (``[id, stamp]``, kept in the cursor as ``recent``) it already handed out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 EPOCH = "1970-01-01T00:00:00.000Z"
+RECENT_CAP = 2000
 
 
 @dataclass(frozen=True)
@@ -34,13 +39,17 @@ STREAMS = {
 COMMENTS = Stream("case_comments", "comment", "CaseComment", "Id", "SystemModstamp", 2000, "")
 
 
-def soql_time(value: str) -> str:
-    """An RFC 3339 cursor time as a SOQL datetime literal (UTC, milliseconds)."""
+def _parse(value: str) -> datetime:
     text = value.strip().replace("z", "Z")
     parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
-    parsed = parsed.astimezone(timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def soql_time(value: str, shift_seconds: float = 0) -> str:
+    """An RFC 3339 cursor time as a SOQL datetime literal (UTC, milliseconds), optionally shifted."""
+    parsed = _parse(value) + timedelta(seconds=shift_seconds)
     return parsed.strftime("%Y-%m-%dT%H:%M:%S.") + f"{parsed.microsecond // 1000:03d}Z"
 
 
@@ -50,31 +59,56 @@ def quote(value: str) -> str:
 
 
 class Reader:
-    """Pages of one stream after a cursor."""
+    """Pages of one stream after a cursor ``{updated_at, id, recent, floor?}``."""
 
-    def __init__(self, client, stream: Stream, fields: list[str], page_size: int | None = None):
+    def __init__(self, client, stream: Stream, fields: list[str], page_size: int | None = None,
+                 overlap_seconds: float = 0):
         self.client = client
         self.stream = stream
         self.fields = fields
         self.page_size = page_size or stream.page_size
+        self.overlap = overlap_seconds
 
     def read(self, cursor: dict | None, backfill: bool) -> Iterator[tuple[list[dict], dict]]:
         if cursor is None and not backfill:
             yield [], self._from_now()
             return
-        stamp = soql_time((cursor or {}).get("updated_at") or EPOCH)
-        last_id = (cursor or {}).get("id") or ""
+        cursor = dict(cursor or {})
+        high = (soql_time(cursor.get("updated_at") or EPOCH), cursor.get("id") or "")
+        recent = {tuple(v) for v in cursor.get("recent") or []}
+        floor = tuple(cursor["floor"]) if cursor.get("floor") else None
+        stamp, last_id = high
+        if self.overlap and cursor.get("updated_at"):
+            stamp, last_id = soql_time(stamp, -self.overlap), ""
         while True:
-            records = self._page(stamp, last_id)
-            for record in records:
+            scanned = self._page(stamp, last_id)
+            page = []
+            for record in scanned:
+                version = (record["Id"], soql_time(record["SystemModstamp"]))
+                if version in recent or (floor and (version[1], version[0]) <= floor):
+                    continue
+                recent.add(version)
                 record.pop("attributes", None)
                 if record.get("IsDeleted"):
                     record["deleted"] = True
-            if records:
-                stamp, last_id = soql_time(records[-1]["SystemModstamp"]), records[-1]["Id"]
-            yield records, {"updated_at": stamp, "id": last_id}
-            if len(records) < self.page_size:
+                page.append(record)
+            if scanned:
+                stamp, last_id = soql_time(scanned[-1]["SystemModstamp"]), scanned[-1]["Id"]
+                high = max(high, (stamp, last_id))
+            out = {"updated_at": high[0], "id": high[1], "recent": self._window(recent, high[0])}
+            if floor:
+                out["floor"] = list(floor)
+            yield page, out
+            if len(scanned) < self.page_size:
                 return
+
+    def _window(self, recent: set, newest: str) -> list[list[str]]:
+        """The versions still inside the overlap window (the only ones a later read can meet again)."""
+        if not self.overlap:
+            return []
+        edge = soql_time(newest, -self.overlap)
+        kept = sorted((v for v in recent if v[1] >= edge), key=lambda v: (v[1], v[0]))
+        return [list(v) for v in kept[-RECENT_CAP:]]
 
     def _page(self, stamp: str, last_id: str) -> list[dict]:
         field = self.stream.cursor_field
@@ -94,5 +128,7 @@ class Reader:
         soql = f"SELECT Id, {field} FROM {self.stream.path} ORDER BY {field} DESC, Id DESC LIMIT 1"
         records = self.client.call(lambda sf: sf.query(soql, include_deleted=True)).get("records") or []
         if not records:
-            return {"updated_at": EPOCH, "id": ""}
-        return {"updated_at": soql_time(records[0][field]), "id": records[0]["Id"]}
+            return {"updated_at": EPOCH, "id": "", "recent": []}
+        stamp = soql_time(records[0][field])
+        # Records already there when the connector started from now never come out, even inside the overlap.
+        return {"updated_at": stamp, "id": records[0]["Id"], "recent": [], "floor": [stamp, records[0]["Id"]]}

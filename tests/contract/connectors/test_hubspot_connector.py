@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
 import requests
 import urllib3
@@ -286,3 +288,20 @@ def test_backfill_false_starts_from_now(sandbox, hs):
 
 def test_check_is_ok(hs):
     assert hs.check() == {"ok": True, "detail": "reachable"}
+
+
+def test_record_searchable_late_inside_the_overlap_is_read_once(sandbox, hs):
+    hs.execute_batch("upsert_ticket", [({"external_id": f"O-{n}", "ticket": {"subject": "x",
+                                                                              "hs_pipeline_stage": "1"}}, f"k{n}")
+                                       for n in range(3)])
+    cursor = [c for _, c in hs.read_changes("ticket", None, backfill=True)][-1]
+    sandbox.sandbox.advance_clock(5)
+    late = hs.execute("upsert_ticket", {"external_id": "O-late", "ticket": {"subject": "late",
+                                                                             "hs_pipeline_stage": "1"}}, "late")
+    record = store(sandbox).records["tickets"][late["id"]]
+    stamp = datetime.fromisoformat(cursor["updated_at"].replace("Z", "+00:00")) - timedelta(seconds=10)
+    record.properties["hs_lastmodifieddate"] = stamp.strftime("%Y-%m-%dT%H:%M:%S.000Z")  # indexed late
+    first = [r["id"] for page, _ in hs.read_changes("ticket", cursor, backfill=True) for r in page]
+    assert first == [late["id"]]
+    cursor = [c for _, c in hs.read_changes("ticket", cursor, backfill=True)][-1]
+    assert [r for page, _ in hs.read_changes("ticket", cursor, backfill=True) for r in page] == []

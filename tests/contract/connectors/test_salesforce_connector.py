@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
 import pytest
 import requests
@@ -313,3 +314,17 @@ def test_backfill_false_starts_from_now(sandbox, sf):
 def test_check_reports_api_usage(sf):
     health = sf.check()
     assert health["ok"] is True and "api usage" in health["detail"]
+
+
+def test_late_commit_inside_the_overlap_is_read_once(sandbox, sf):
+    created = sf.execute_batch("upsert_case", [({"external_id": f"O-{n}", "case": {"Subject": "x"}}, f"k{n}")
+                                               for n in range(3)])
+    cursor = [c for _, c in sf.read_changes("ticket", None, backfill=True)][-1]
+    sandbox.sandbox.advance_clock(5)
+    late = sf.execute("upsert_case", {"external_id": "O-late", "case": {"Subject": "late"}}, "late")
+    row = sandbox.sandbox.emulators["salesforce"].store.rows["Case"][late["id"]]
+    row["SystemModstamp"] -= timedelta(seconds=20)  # stamped before the cursor, committed after it was read
+    first = [r["Id"] for page, c in sf.read_changes("ticket", cursor, backfill=True) for r in page]
+    assert first == [late["id"]] and not set(first) & {o["id"] for o in created}
+    cursor = [c for _, c in sf.read_changes("ticket", cursor, backfill=True)][-1]
+    assert [r for page, _ in sf.read_changes("ticket", cursor, backfill=True) for r in page] == []

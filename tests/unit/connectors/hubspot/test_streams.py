@@ -68,9 +68,24 @@ def test_archived_records_after_their_own_cursor_are_flagged_deleted():
 def test_from_now_reads_nothing():
     client = FakeClient([[ticket(9, "2024-05-01T12:00:00.000Z")]], [])
     pages = list(Reader(client, STREAMS["customer"], ["email"]).read(None, backfill=False))
-    assert pages == [([], {"updated_at": "2024-05-01T12:00:00.000Z", "id": "9", "archived_at": "1970-01-01T00:00:00.000Z",
-                           "archived_id": "0"})]
+    assert pages == [([], {"updated_at": "2024-05-01T12:00:00.000Z", "id": "9", "recent": [],
+                           "archived_at": "1970-01-01T00:00:00.000Z", "archived_id": "0",
+                           "floor": ["2024-05-01T12:00:00.000Z", "9"]})]
     assert client.bodies[0]["sorts"][0]["direction"] == "DESCENDING"
+
+
+def test_overlap_finds_a_lagging_record_and_skips_versions_already_handed_out():
+    seen = ticket(10, "2024-05-01T12:00:00.000Z")
+    lagging = ticket(4, "2024-05-01T11:59:58.000Z")  # indexed by search after the cursor passed its stamp
+    client = FakeClient([[lagging, seen]], [])
+    cursor = {"updated_at": "2024-05-01T12:00:00.000Z", "id": "10", "recent": [["10", "2024-05-01T12:00:00.000Z"]]}
+    pages = list(Reader(client, STREAMS["ticket"], ["subject"], overlap_seconds=30).read(cursor, backfill=True))
+    assert [[r["id"] for r in page] for page, _ in pages] == [["4"]]
+    assert client.bodies[0]["filterGroups"][0]["filters"][0]["value"] == "2024-05-01T11:59:30.000Z"
+    after = pages[-1][1]
+    assert (after["updated_at"], after["id"]) == ("2024-05-01T12:00:00.000Z", "10")
+    assert sorted(map(tuple, after["recent"])) == [("10", "2024-05-01T12:00:00.000Z"),
+                                                   ("4", "2024-05-01T11:59:58.000Z")]
 
 
 def test_marker_is_stable_per_key():
