@@ -68,7 +68,7 @@ def enrich_event(event, ctx):
     :param event: the ``hub.pipeline.Event`` being processed (``type``, ``source``, ``data``, ``enrichment``).
     :param ctx: a read-only ``hub.pipeline.EventContext`` (``ctx.emit`` is not allowed here).
     :return: a partial dict merged into ``event.enrichment`` in plugin order, or None.
-    Runs outside the write transaction, so it may do network reads (e.g. customer context from core banking).
+    Runs outside the write transaction, so it may do I/O: network reads such as customer context from core banking.
     It may run more than once for the same event after a crash: no side effects.
     """
 
