@@ -40,9 +40,9 @@ class Stream:
 
 
 STREAMS = {
-    "ticket": Stream("tickets", "ticket", "tickets", "id", "hs_lastmodifieddate", 100, "deskbridge_id"),
-    "customer": Stream("contacts", "customer", "contacts", "id", "hs_lastmodifieddate", 100, "bank_customer_id"),
-    "organisation": Stream("companies", "organisation", "companies", "id", "hs_lastmodifieddate", 100,
+    "ticket": Stream("tickets", "ticket", "tickets", "id", "hs_lastmodifieddate", 200, "deskbridge_id"),
+    "customer": Stream("contacts", "customer", "contacts", "id", "hs_lastmodifieddate", 200, "bank_customer_id"),
+    "organisation": Stream("companies", "organisation", "companies", "id", "hs_lastmodifieddate", 200,
                        "deskbridge_id"),
 }
 
