@@ -86,6 +86,17 @@ class CoreBankingConnector:
         body = _only(payload, ("content_base64", "filename", "content_type", "document_type"))
         return self._post(f"customers/{_ref(payload, 'customer_id')}/kyc-documents", body, key)
 
+    def _op_record_consent(self, payload: dict, key: str) -> dict:
+        body = _only(payload, ("purpose", "action", "granted", "text_version", "channel"))
+        return self._post(f"customers/{_ref(payload, 'customer_id')}/consents", body, key)
+
+    def _op_update_contact_details(self, payload: dict, key: str) -> dict:
+        # PATCH to target values is idempotent on its own; only contact details are changeable at the bank.
+        body = _only(payload, ("email", "phone", "first_name", "last_name", "address"))
+        if not body:
+            raise PermanentError("core_banking: update_contact_details needs at least one contact field")
+        return self.client.request("PATCH", f"customers/{_ref(payload, 'customer_id')}", json=body)
+
     def _op_erase_customer(self, payload: dict, key: str) -> dict:
         # DELETE is idempotent at the bank: a second erasure answers the first erasure's report.
         return self.client.request("DELETE", f"customers/{_ref(payload, 'customer_id')}")

@@ -242,3 +242,19 @@ def test_backfill_false_starts_from_now_and_erasure_is_flagged(bank, sandbox):
     assert [(c["id"], c.get("deleted")) for c in changed] == [("CUST-0005", True)]
     with pytest.raises(PermanentError):
         list(bank.read_changes("ticket", None, backfill=True))
+
+
+def test_consent_and_contact_details(bank):
+    consent = {"customer_id": "CUST-0006", "purpose": "marketing", "action": "withdraw", "text_version": "v3",
+               "channel": "support"}
+    assert bank.execute("record_consent", consent, "c1")["granted"] is False
+    assert bank.execute("record_consent", consent, "c1")["granted"] is False
+    consents = {c["purpose"]: c for c in bank.export_customer("CUST-0006")["consents"]}
+    assert consents["marketing"]["granted"] is False and consents["marketing"]["text_version"] == "v3"
+    updated = bank.execute("update_contact_details", {"customer_id": "CUST-0006", "phone": "+447700900999"}, "p")
+    assert updated["phone"] == "+447700900999" and bank.get_customer("CUST-0006")["phone"] == "+447700900999"
+    with pytest.raises(PermanentError, match="at least one contact field"):
+        bank.execute("update_contact_details", {"customer_id": "CUST-0006"}, "p2")
+    with pytest.raises(PermanentError) as caught:
+        bank.execute("update_contact_details", {"customer_id": "CUST-0006", "phone": "12"}, "p3")
+    assert caught.value.status == 422
