@@ -70,23 +70,35 @@ def serve_hub(hub, host: str, port: int, workers: bool = True, scheduler: bool =
 
 
 def serve_web(settings, host: str, port: int, processes: int) -> None:
-    """Web role behind gunicorn; wake-ups go to workers through the broker."""
+    """Web role behind gunicorn; wake-ups go to workers through the broker.
+
+    The app is loaded once in the gunicorn master (migrations run once), then each forked process gets fresh
+    database connections.
+    """
     from gunicorn.app.base import BaseApplication
+
+    from hub.app import create_app
+    from hub.broker import install_publisher
+    from hub.runtime import Hub
+    hub = Hub(settings)
+    app = create_app(hub=hub)
+
+    def post_fork(_server, _worker):
+        hub.db.engine.dispose(close=False)
+        install_publisher(settings)
 
     class _App(BaseApplication):
         def load_config(self):
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", max(1, processes))
             self.cfg.set("threads", 4)
+            self.cfg.set("preload_app", True)
+            self.cfg.set("post_fork", post_fork)
             self.cfg.set("accesslog", None)
+            self.cfg.set("graceful_timeout", 10)
 
         def load(self):
-            from hub.app import create_app
-            from hub.broker import install_publisher
-            from hub.runtime import Hub
-            hub = Hub(settings)
-            install_publisher(settings)
-            return create_app(hub=hub)
+            return app
     click.echo(f"Deskbridge web role on http://{host}:{port} ({processes} process(es))", err=True)
     _App().run()
 
