@@ -1,0 +1,58 @@
+"""Identity verification: a fresh one-time code, bound to customer and action, before sensitive actions."""
+
+from __future__ import annotations
+
+from hub.hookspecs import hookimpl
+from plugins.identity.config import Config
+from plugins.identity.service import IdentityError, Outcome, consume, request_verification, verify_code
+
+__version__ = "0.1.0"
+
+
+@hookimpl
+def on_startup(hub):
+    """Make sure the help desk has the "Identity verified" checkbox the plugin writes."""
+    from plugins.identity.service import config_of
+    if "zendesk" in hub.connectors:
+        hub.emit("zendesk", "ensure_ticket_fields",
+                 {"fields": [{"title": config_of(hub).verified_field, "type": "checkbox"}]},
+                 key="identity:ensure-fields:v1")
+
+
+@hookimpl
+def register_blueprints(hub):
+    """``/s/verify/<token>`` (customer code page) and ``/api/v1/identity/requests|verify`` (admin API)."""
+    from plugins.identity.web import create_blueprints
+    return create_blueprints(hub)
+
+
+@hookimpl
+def decide_action_allowed(system, operation, payload, ctx):
+    """Gated actions need a fresh, unused verification of the payload's ``customer_id`` for that action."""
+    from plugins.identity.service import gate
+    return gate(system, operation, payload, ctx)
+
+
+@hookimpl
+def on_event(event, ctx):
+    """``identity.requested`` events and tickets tagged for verification send a one-time code."""
+    from plugins.identity.service import handle_event
+    handle_event(event, ctx)
+
+
+@hookimpl
+def on_action_done(action, result, ctx):
+    """The code message went out: the outbox row no longer keeps the code."""
+    from plugins.identity.service import scrub_code
+    scrub_code(action, ctx)
+
+
+@hookimpl
+def on_action_dead(action, reason, ctx):
+    from plugins.identity.service import scrub_code
+    scrub_code(action, ctx)
+
+
+__all__ = ["Config", "IdentityError", "Outcome", "consume", "decide_action_allowed", "on_action_dead",
+           "on_action_done", "on_event", "on_startup", "register_blueprints", "request_verification",
+           "verify_code"]

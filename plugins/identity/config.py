@@ -1,0 +1,37 @@
+"""The ``plugins.identity`` config block."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DEFAULT_GATED = [
+    "core_banking.freeze_card", "core_banking.unfreeze_card", "core_banking.create_refund",
+    "core_banking.update_contact_details", "core_banking.update_payout_details", "documents.customer_download",
+]
+
+
+class Config(BaseModel):
+    """Step-up identity verification before sensitive actions."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    # "<system>.<operation>" that need a fresh verification of the payload's customer_id.
+    gated_actions: list[str] = Field(default_factory=lambda: list(DEFAULT_GATED))
+    # Inbox event types whose protective actions skip the check, per action (a fraud alert may freeze a card).
+    exempt_events: dict[str, list[str]] = Field(
+        default_factory=lambda: {"core_banking.freeze_card": ["fraud.alert.created"]})
+    code_ttl_seconds: int = Field(300, ge=30, le=900)
+    # A verified challenge must be used by its action within this time.
+    verified_ttl_seconds: int = Field(300, ge=30, le=900)
+    max_failures: int = Field(5, ge=1, le=20)
+    lockout_seconds: int = Field(1800, ge=60)
+    channel: str = Field("sms", pattern="^(sms|email|push)$")
+    # Ticket tag -> action it requests a verification for.
+    request_tags: dict[str, str] = Field(default_factory=lambda: {
+        "verify_identity_refund": "core_banking.create_refund",
+        "verify_identity_unfreeze": "core_banking.unfreeze_card",
+        "verify_identity_freeze": "core_banking.freeze_card",
+        "verify_identity_contact": "core_banking.update_contact_details",
+    })
+    verified_field: str = "Identity verified"
