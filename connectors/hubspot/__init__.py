@@ -17,7 +17,10 @@ class Config(BaseModel):
     enabled: bool = True
     base_url: str = "https://api.hubapi.com"
     access_token: str
-    per_minute: float = 1140  # Professional private apps: 190 per 10 s, kept 40% under
+    per_minute: float = 1140  # Professional private apps: 190 per 10 s
+    # A token bucket sends at most burst + 10 s × rate in any 10 s: keep the burst small so that stays near 190.
+    burst: int = 10
+    daily_limit_pause_seconds: float = 3600.0  # pause after a 429 of the DAILY policy (no point retrying sooner)
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
     page_size: int | None = None  # records per read page (search allows up to 200)

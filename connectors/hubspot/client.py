@@ -65,7 +65,7 @@ class HubSpotClient:
         if not config.base_url.startswith(("http://", "https://")):
             raise ConfigError(f"connectors.hubspot.base_url: {config.base_url!r} is not an http(s) URL")
         self.config = config
-        self.guard = guard or SystemGuard(SYSTEM, per_minute=config.per_minute, metrics=metrics)
+        self.guard = guard or SystemGuard(SYSTEM, per_minute=config.per_minute, burst=config.burst, metrics=metrics)
         self.sdk = HubSpot(access_token=config.access_token, host=config.base_url.rstrip("/"), retry=NO_RETRY)
         self.timeout = (config.connect_timeout, config.read_timeout)
         # The SDK builds a new ApiClient (and connection pool) on every attribute access: build each once.
@@ -83,6 +83,9 @@ class HubSpotClient:
             if status == 0:  # the SDK's own failure (undecodable answer, transport) before any status
                 return RetryableError(f"{SYSTEM}: {message or exc}"[:300])
             self.guard.record(status)  # urllib3 bypasses hub.http's adapter, so statuses are counted here
+            if status == 429 and '"DAILY"' in str(getattr(exc, "body", "") or ""):
+                # The portal's daily allocation is spent: every caller waits instead of spending 429s on it.
+                retry_after = max(retry_after or 0.0, self.config.daily_limit_pause_seconds)
             return error_for(SYSTEM, status, message, retry_after) or PermanentError(
                 f"{SYSTEM}: unexpected answer {status}", status=status)
         if isinstance(exc, urllib3.exceptions.HTTPError):  # timeouts, resets, refused connections

@@ -33,7 +33,8 @@ def sandbox(running):
 
 
 def make(sandbox, **overrides) -> HubSpotConnector:
-    options = {"base_url": sandbox.url, "access_token": "sandbox-token", "read_timeout": 5.0, **overrides}
+    options = {"base_url": sandbox.url, "access_token": "sandbox-token", "read_timeout": 5.0, "per_minute": 60000,
+               "burst": 200, **overrides}
     return HubSpotConnector(Config(**options))
 
 

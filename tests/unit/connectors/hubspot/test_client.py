@@ -45,6 +45,17 @@ def test_retry_after_is_read_from_the_headers():
     assert hs.guard.stats.by_status[429] == 1
 
 
+def test_daily_limit_waits_long_and_pauses_every_caller():
+    hs = client(daily_limit_pause_seconds=1800)
+    body = {"status": "error", "errorType": "RATE_LIMIT", "policyName": "DAILY", "message": "daily limit"}
+    mapped = hs.translate(api_error(429, body, {"Retry-After": "1"}))
+    assert isinstance(mapped, RetryableError) and mapped.retry_after == 1800
+    with pytest.raises(RetryableError) as caught:
+        hs.guard.call(lambda: (_ for _ in ()).throw(api_error(429, body)), hs.translate)
+    assert caught.value.retry_after == 1800
+    assert hs.guard.budget.paused_until - hs.guard.budget.clock() > 1700
+
+
 def test_every_generated_package_exception_is_translated():
     assert isinstance(client().translate(api_error(404, cls=PropertiesApiException)), PermanentError)
     assert isinstance(client().translate(api_error(404, cls=NotFoundException)), PermanentError)
