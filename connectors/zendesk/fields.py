@@ -19,6 +19,7 @@ class Directory:
         self._fields: dict[str, dict] | None = None
         self._groups: dict[str, int] | None = None
         self.lock = threading.Lock()
+        self.ensure_lock = threading.Lock()  # two workers ensuring the same title must not create it twice
 
     def _load_fields(self) -> dict[str, dict]:
         found = {}
@@ -56,7 +57,11 @@ class Directory:
 
     def ensure(self, wanted: list[dict]) -> dict:
         """Create each ``{title, type, options?}`` missing by title; returns titles created and already there."""
-        existing = self.fields(refresh=True)
+        with self.ensure_lock:
+            return self._ensure(wanted)
+
+    def _ensure(self, wanted: list[dict]) -> dict:
+        existing = dict(self.fields(refresh=True))
         created, present = [], []
         for spec in wanted:
             title = str(spec.get("title") or "").strip()
