@@ -137,6 +137,26 @@ def control_blueprint() -> flask.Blueprint:
         _sandbox().webhook_target = url
         return flask.jsonify({"webhook_target": url})
 
+    # A chat-webhook stand-in (Slack-compatible JSON): the hub's notify connector posts here in the demo and tests.
+    received: list[dict] = []
+
+    @bp.post("/notify")
+    def notify_sink():
+        body = flask.request.get_json(silent=True)
+        if not isinstance(body, dict):
+            raise SandboxRequestError("body must be a JSON object")
+        received.append({"at": isoformat(_sandbox().now()), "json": body})
+        return flask.jsonify({"ok": True})
+
+    @bp.get("/notify")
+    def notify_log():
+        return flask.jsonify({"messages": list(received)})
+
+    @bp.delete("/notify")
+    def notify_clear():
+        received.clear()
+        return flask.jsonify({"cleared": True})
+
     return bp
 
 

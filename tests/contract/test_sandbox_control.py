@@ -272,3 +272,16 @@ def _reachable(url):
         return requests.get(url, timeout=1).status_code == 200
     except requests.ConnectionError:
         return False
+
+
+def test_notify_sink_records_chat_messages():
+    from hub.sandbox.server import start_in_thread
+    import requests as http
+    sandbox = start_in_thread()
+    try:
+        assert http.post(f"{sandbox.url}/_sandbox/notify", json={"text": "SLA breached"}, timeout=5).json() == {"ok": True}
+        assert http.post(f"{sandbox.url}/_sandbox/notify", data="nope", timeout=5).status_code == 400
+        messages = http.get(f"{sandbox.url}/_sandbox/notify", timeout=5).json()["messages"]
+        assert [m["json"]["text"] for m in messages] == ["SLA breached"]
+    finally:
+        sandbox.stop()
