@@ -159,11 +159,15 @@ def plugins_list(config_dir, as_json):
 def classify(model_path):
     """Read JSON lines {"id","text"} on stdin; write {"id","category","confidence"} lines on stdout."""
     classify_stream = _lazy("plugins.categorisation.cli", "classify_stream", "classification")
-    classify_stream(sys.stdin, sys.stdout, model_path)
+    bad_lines = classify_stream(sys.stdin, sys.stdout, model_path)
+    if bad_lines:
+        sys.exit(1)
 
 
 @cli.command("train-classifier")
-@click.option("--data", "data_csv", required=True, type=click.Path(path_type=Path, exists=True),
+@click.option("--data", "data_csv", type=click.Path(path_type=Path, exists=True),
+              default=lambda: str(Path(__file__).resolve().parents[2] / "shared" / "data" / "banking77" / "train.csv"),
+              show_default="../shared/data/banking77/train.csv",
               help="Labelled CSV (text,category or text,intent with --categories).")
 @click.option("--categories", "categories_csv", type=click.Path(path_type=Path), default=None,
               help="CSV mapping intents to categories (default: categories.csv beside --data).")
