@@ -12,6 +12,7 @@ from connectors.hubspot import Config
 from connectors.hubspot.connector import HubSpotConnector, marker
 from hub.errors import AuthError, PermanentError, RetryableError
 from hub.http import RateBudget
+from hub.pipeline import process_next_action
 from hub.sandbox.server import start_in_thread
 
 pytestmark = pytest.mark.contract
@@ -306,3 +307,15 @@ def test_record_searchable_late_inside_the_overlap_is_read_once(sandbox, hs):
     assert first == [late["id"]]
     cursor = [c for _, c in hs.read_changes("ticket", cursor, backfill=True)][-1]
     assert [r for page, _ in hs.read_changes("ticket", cursor, backfill=True) for r in page] == []
+
+
+def test_outbox_actions_reach_hubspot_in_one_batch(sandbox, make_hub):
+    hub = make_hub({"connectors": {"hubspot": {"base_url": sandbox.url, "access_token": "sandbox-token"}}})
+    for n in range(5):
+        hub.emit("hubspot", "upsert_ticket", {"external_id": f"P-{n}", "ticket": {"subject": f"P {n}",
+                                                                                 "hs_pipeline_stage": "1"}}, f"p{n}")
+    while process_next_action(hub, "test"):
+        pass
+    assert routes(sandbox)["POST /crm/v3/objects/<objtype:object_type>/batch/upsert"] == 1
+    assert len([r for r in store(sandbox).live("tickets") if r.properties.get("deskbridge_id", "").startswith("P-")]) \
+        == 5

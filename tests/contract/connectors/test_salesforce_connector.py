@@ -12,6 +12,7 @@ from connectors.salesforce import Config
 from connectors.salesforce.connector import SalesforceConnector, marker
 from hub.errors import AuthError, PermanentError, RetryableError
 from hub.http import RateBudget
+from hub.pipeline import process_next_action
 from hub.sandbox.server import start_in_thread
 
 pytestmark = pytest.mark.contract
@@ -328,3 +329,13 @@ def test_late_commit_inside_the_overlap_is_read_once(sandbox, sf):
     assert first == [late["id"]] and not set(first) & {o["id"] for o in created}
     cursor = [c for _, c in sf.read_changes("ticket", cursor, backfill=True)][-1]
     assert [r for page, _ in sf.read_changes("ticket", cursor, backfill=True) for r in page] == []
+
+
+def test_outbox_actions_reach_salesforce_in_one_batch(sandbox, make_hub):
+    hub = make_hub({"connectors": {"salesforce": {"instance_url": sandbox.url, "session_id": "sandbox-session"}}})
+    for n in range(5):
+        hub.emit("salesforce", "upsert_case", {"external_id": f"P-{n}", "case": {"Subject": f"P {n}"}}, f"p{n}")
+    while process_next_action(hub, "test"):
+        pass
+    assert composite_calls(sandbox) == 1
+    assert count(hub.connectors["salesforce"], "SELECT Id FROM Case WHERE Deskbridge_Id__c LIKE 'P-%'") == 5
