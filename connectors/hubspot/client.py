@@ -14,7 +14,9 @@ from collections.abc import Callable
 
 import urllib3
 from hubspot import HubSpot
+from hubspot.crm.contacts.exceptions import ApiException as ContactsApiException
 from hubspot.crm.objects.exceptions import ApiException as ObjectsApiException
+from hubspot.crm.properties.exceptions import ApiException as PropertiesApiException
 from urllib3.util.retry import Retry
 
 from hub.errors import ConfigError, PermanentError, RetryableError
@@ -28,21 +30,8 @@ NO_RETRY = Retry(total=0, connect=0, read=0, redirect=0, status=0, other=0, resp
                  raise_on_status=False)
 
 
-def _api_exception_types() -> tuple[type, ...]:
-    """Each generated HubSpot package has its own ``ApiException`` class; all share the same attributes."""
-    import importlib
-    found: list[type] = [ObjectsApiException]
-    for module in ("hubspot.crm.properties.exceptions", "hubspot.crm.associations.v4.exceptions",
-                   "hubspot.crm.contacts.exceptions", "hubspot.crm.tickets.exceptions",
-                   "hubspot.crm.companies.exceptions"):
-        try:
-            found.append(importlib.import_module(module).ApiException)
-        except (ImportError, AttributeError):
-            continue
-    return tuple(found)
-
-
-API_EXCEPTIONS = _api_exception_types()
+# Each generated package raises its own ApiException class (same attributes); these are the packages used here.
+API_EXCEPTIONS = (ObjectsApiException, PropertiesApiException, ContactsApiException)
 
 
 def error_message(body) -> str:
@@ -95,7 +84,8 @@ class HubSpotClient:
         return None
 
     def call(self, fn: Callable[["HubSpotClient", dict], object]) -> dict | None:
-        """``fn(client, opts)`` (the client's cached SDK apis) with ``opts`` (timeout, raw answer) to splat into the SDK method; JSON back.
+        """The parsed JSON answer of ``fn(client, opts)``: ``fn`` calls one of the client's cached SDK apis and
+        splats ``opts`` (timeout, raw answer) into it.
 
         A 429 waits for the shared pause (``Retry-After``) and is re-sent a few times.
         """
