@@ -1,0 +1,248 @@
+"""The sync engine: a native change in, the canonical record updated, one outbox write per other system out.
+
+``Engine.apply_record`` runs inside the page's transaction: it links the record (link table, then the hub's
+external id, then email for people), drops echoes of the hub's own writes (``echo``), resolves each changed
+field by policy (``conflicts``), stores the canonical record, emits writes (``push``) and puts a canonical
+event into the inbox for plugins.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter
+
+from sqlalchemy.orm import Session
+
+from hub import clock
+from hub.db import dumps
+from hub.mappings import Mapping, load_dir, policy
+from hub.records import OBJECTS, blank, get_path, set_path
+from hub.sync import echo
+from hub.sync.conflicts import resolve
+from hub.sync.links import Links, data_of, stamps_of
+from hub.sync.models import SyncFailure, SyncRecord
+from hub.sync.push import Pusher
+
+log = logging.getLogger(__name__)
+MARKER = re.compile(r"\[db:([0-9a-f]{8})\]")
+EVENT_OBJECTS = {"ticket": "ticket", "customer": "customer"}
+
+
+def flat(data: dict, names) -> dict:
+    return {name: get_path(data, name) for name in names}
+
+
+class Engine:
+    def __init__(self, hub, mappings: dict[tuple[str, str], Mapping] | None = None):
+        self.hub = hub
+        self.mappings = mappings if mappings is not None else load_dir(hub.settings.mappings_dir)
+        self.policies = {obj: policy(self.mappings, obj) for obj in OBJECTS}
+        self.pusher = Pusher(hub, self.mappings)
+
+    def mapping(self, system: str, object: str) -> Mapping | None:
+        return self.mappings.get((system, object))
+
+    def systems(self) -> list[str]:
+        """Connected systems that have at least one mapping."""
+        mapped = {system for system, _ in self.mappings}
+        return [s for s in ("core_banking", "zendesk", "salesforce", "hubspot") if s in mapped
+                and s in self.hub.connectors]
+
+    # -- one record ----------------------------------------------------------------------------------------------
+    def apply_record(self, session: Session, system: str, object: str, native: dict,
+                     comments: list[dict] | None = None) -> str:
+        """Store one native change; returns what happened (created, updated, unchanged, deleted, skipped)."""
+        mapping = self.mappings[(system, object)]
+        native_id = mapping.native_id(native)
+        if native_id is None or not mapping.wanted(native):
+            return "skipped"
+        links = Links(session)
+        stamp = mapping.native_stamp(native)
+        link = links.by_native(object, system, native_id)
+        if mapping.is_deleted(native):
+            return self._deleted(session, links, system, object, link)
+        reported = mapping.to_canonical(native)
+        reported["_external_id"] = mapping.native_external_id(native)
+        row = None
+        if link is None:
+            link, row = self._match(links, system, object, native_id, reported)
+        elif link is not None:
+            row = links.record(object, link.canonical_id)
+        if row is None:
+            outcome = self._create(session, links, system, object, native_id, reported, stamp)
+            row = links.record(object, outcome)
+            outcome = "created"
+        elif row.deleted:
+            echo.remember_seen(link, reported, stamp)
+            return "unchanged"
+        else:
+            outcome = self._update(session, links, system, object, row, link, reported, stamp)
+        if object == "ticket" and comments:
+            self._comments(session, links, system, row, native_id, comments)
+        return outcome
+
+    def _match(self, links: Links, system: str, object: str, native_id: str, reported: dict):
+        external_id = reported.get("_external_id")
+        if external_id:
+            row = links.record(object, external_id)
+            if row is not None:
+                return links.ensure(object, row.canonical_id, system, native_id), row
+        email = reported.get("email")
+        if object == "customer" and email:
+            row = links.record_by_email(object, email)
+            if row is not None and links.by_canonical(object, row.canonical_id, system) is None:
+                return links.ensure(object, row.canonical_id, system, native_id), row
+        return None, None
+
+    def _create(self, session, links: Links, system, object, native_id, reported, stamp) -> str:
+        canonical_id = reported.get("_external_id") or f"{system}-{native_id}"
+        data = blank(object)
+        for name, value in reported.items():
+            if not name.startswith("_") and value is not None:
+                set_path(data, name, value)
+        data["id"] = canonical_id
+        self._complete(links, object, data)
+        stamps = {name: stamp for name in reported if not name.startswith("_")}
+        row = links.create_record(object, canonical_id, system, data, stamps)
+        link = links.ensure(object, canonical_id, system, native_id)
+        echo.remember_seen(link, reported, stamp)
+        self.pusher.push(session, object, row, data, exclude={system})
+        self._event(session, links, object, "created", row, data, system, native_id)
+        return canonical_id
+
+    def _update(self, session, links: Links, system, object, row: SyncRecord, link, reported, stamp) -> str:
+        mapping = self.mappings[(system, object)]
+        truths = self.policies[object]
+        # Fields a system only reports about its own copy (created_at, channel) count from the record's origin.
+        diff = {k: v for k, v in echo.changes(link, reported).items() if not k.startswith("_") and (
+            k not in mapping.report_only or row.origin == system or truths.get(k) == system)}
+        echo.remember_seen(link, reported, stamp)
+        if not diff:
+            return "unchanged"
+        log.debug("sync %s %s %s reports %s", system, object, link.native_id, diff)
+        data, stamps = data_of(row), stamps_of(row)
+        current = flat(data, diff)
+        linked = set(links.native_ids(object, row.canonical_id))
+        rules = {k: (v if v in linked else "last_writer") for k, v in truths.items()}
+        result = resolve(system, stamp, diff, current, stamps, rules)
+        changed = {k: v for k, v in result.accepted.items() if current.get(k) != v}
+        for name in result.accepted:
+            if stamp and (not stamps.get(name) or stamp > stamps[name]):
+                stamps[name] = stamp
+        if changed:
+            for name, value in changed.items():
+                set_path(data, name, value)
+            self._complete(links, object, data)
+            links.save_record(row, data, stamps)
+            self.pusher.push(session, object, row, data, exclude={system})
+            self._event(session, links, object, "updated", row, data, system, link.native_id, changed=sorted(changed))
+        else:
+            row.stamps = dumps(stamps)
+        if any(rules.get(k, "last_writer") != "last_writer" for k in result.rejected):
+            # A field owned by another system was edited here: put the owner's value back.
+            self.pusher.push(session, object, row, data, only={system})
+        return "updated" if changed else "unchanged"
+
+    def _complete(self, links: Links, object: str, data: dict) -> None:
+        """Fill what one system cannot know: the requester's customer id and segment from customer records."""
+        if object != "ticket":
+            return
+        requester = data.get("requester") or {}
+        email = requester.get("email")
+        if email:
+            customer = links.record_by_email("customer", email)
+            if customer is not None:
+                person = data_of(customer)
+                requester.setdefault("customer_id", None)
+                requester["customer_id"] = requester["customer_id"] or person.get("external_id")
+                requester["name"] = requester.get("name") or person.get("name")
+                data["segment"] = person.get("segment") or data.get("segment")
+            data["requester"] = requester
+
+    def _deleted(self, session, links: Links, system, object, link) -> str:
+        if link is None:
+            return "skipped"
+        row = links.record(object, link.canonical_id)
+        if row is None or row.deleted:
+            return "unchanged"
+        row.deleted = True
+        row.version += 1
+        row.updated_at = clock.now()
+        if object == "ticket":
+            self.pusher.delete(session, object, row, exclude={system})
+            self._event(session, links, object, "deleted", row, data_of(row), system, link.native_id)
+        return "deleted"
+
+    # -- comments ------------------------------------------------------------------------------------------------
+    def _comments(self, session, links: Links, system, ticket: SyncRecord, ticket_native_id, comments) -> None:
+        mapping = self.mapping(system, "comment")
+        if mapping is None:
+            return
+        ticket_data = data_of(ticket)
+        for index, native in enumerate(comments):
+            native_id = mapping.native_id(native)
+            if native_id is None or links.by_native("comment", system, native_id) is not None:
+                continue
+            raw = str(native.get(mapping.spec.fields[0].native) or "")
+            tag = MARKER.search(raw)
+            if tag:
+                own = links.by_marker("comment", system, tag.group(1))
+                if own is not None:
+                    own.native_id = native_id
+                continue  # the hub wrote it (this sync or another plugin): never synced back
+            reported = mapping.to_canonical(native)
+            if index == 0 and reported.get("body") and reported["body"] == (ticket_data.get("description") or ""
+                                                                            ).strip():
+                continue  # the ticket's first comment is its description, which the ticket carries
+            comment_id = f"{system}-{native_id}"
+            data = blank("comment")
+            data.update({k: v for k, v in reported.items() if v is not None})
+            data.update(id=comment_id, ticket_id=ticket.canonical_id)
+            row = links.create_record("comment", comment_id, system, data, {})
+            links.ensure("comment", comment_id, system, native_id)
+            self.pusher.push_comment(session, ticket, row, data, exclude={system})
+            self._comment_event(session, links, system, native_id, ticket, ticket_native_id, data)
+
+    # -- canonical events for plugins ----------------------------------------------------------------------------
+    def _event(self, session, links: Links, object, kind, row: SyncRecord, data: dict, system, native_id,
+               changed=None) -> None:
+        if object not in EVENT_OBJECTS:
+            return
+        body = dict(data)
+        body.update(system=system, id=native_id, external_id=row.canonical_id,
+                    links=links.native_ids(object, row.canonical_id))
+        if changed:
+            body["changed"] = changed
+        from hub.inbox import store_event
+        event_type = f"{EVENT_OBJECTS[object]}.{kind}"
+        event_id = f"{object}:{row.canonical_id}:v{row.version}:{kind}"
+        store_event(session, "sync", event_id, event_type,
+                    {"id": event_id, "type": event_type, "created_at": clock.isoformat(clock.now()), "data": body})
+
+    def _comment_event(self, session, links: Links, system, native_id, ticket: SyncRecord, ticket_native_id,
+                       data: dict) -> None:
+        from hub.inbox import store_event
+        body = dict(data, system=system, id=native_id, ticket_id=ticket_native_id,
+                    ticket_external_id=ticket.canonical_id, links=links.native_ids("ticket", ticket.canonical_id))
+        event_id = f"comment:{data['id']}"
+        store_event(session, "sync", event_id, "comment.created",
+                    {"id": event_id, "type": "comment.created", "created_at": clock.isoformat(clock.now()),
+                     "data": body})
+
+    # -- failures ------------------------------------------------------------------------------------------------
+    @staticmethod
+    def record_failure(session: Session, system: str, object: str, native_id: str, reason: str) -> None:
+        from sqlalchemy import select
+        row = session.execute(select(SyncFailure).where(
+            SyncFailure.system == system, SyncFailure.object == object, SyncFailure.native_id == native_id)
+        ).scalar_one_or_none()
+        if row is None:
+            session.add(SyncFailure(system=system, object=object, native_id=native_id, reason=reason[:2000],
+                                    attempts=1, at=clock.now()))
+        else:
+            row.reason, row.attempts, row.at = reason[:2000], row.attempts + 1, clock.now()
+
+
+def summarise(counts: Counter) -> dict:
+    return {k: counts[k] for k in sorted(counts)}

@@ -1,0 +1,144 @@
+"""When the sync runs: a scheduler job polls every N seconds (the safety net), a vendor webhook asks for an
+immediate poll of its system, and results of the hub's own writes complete the link table.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from hub import clock
+from hub.sync import echo
+from hub.sync.links import Links
+from hub.sync.push import ORIGIN
+
+log = logging.getLogger(__name__)
+WEBHOOK_SOURCES = ("zendesk", "hubspot", "salesforce")
+
+
+class Poller:
+    """Runs passes off the caller's thread; one pass per system at a time, a request during a pass re-runs it."""
+
+    def __init__(self, hub):
+        self.hub = hub
+        self._locks: dict[str, threading.Lock] = {}
+        self._wanted: set[str] = set()
+        self._guard = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.passes = 0
+
+    def run(self, system: str | None = None, backfill: bool = False) -> dict | None:
+        """A pass now in this thread; None if one for the same system is already running."""
+        from hub.sync.backfill import run_pass
+        lock = self._lock(system or "*")
+        if not lock.acquire(blocking=False):
+            return None
+        try:
+            self.passes += 1
+            return run_pass(self.hub, system=system, backfill=backfill)
+        finally:
+            lock.release()
+
+    def request(self, system: str) -> None:
+        """Ask for a poll of ``system`` soon (from a webhook); several requests coalesce into one pass."""
+        with self._guard:
+            self._wanted.add(system)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="deskbridge-sync-poll", daemon=True)
+                self._thread.start()
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while True:
+            self._wake.wait(timeout=5)
+            self._wake.clear()
+            with self._guard:
+                wanted, self._wanted = sorted(self._wanted), set()
+                if not wanted:
+                    self._thread = None
+                    return
+            for system in wanted:
+                try:
+                    if system in self.hub.connectors and self.run(system) is None:
+                        with self._guard:
+                            self._wanted.add(system)  # a pass was running: go again after it
+                except Exception as exc:
+                    log.warning("sync poll of %s failed: %s", system, exc)
+
+    def _lock(self, name: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(name, threading.Lock())
+
+
+def poller(hub) -> Poller:
+    found = getattr(hub, "_sync_poller", None)
+    if found is None:
+        found = hub._sync_poller = Poller(hub)
+    return found
+
+
+def poll_job(hub) -> None:
+    """The scheduler's safety net: a pass over every connected system."""
+    poller(hub).run()
+
+
+def on_webhook_event(event, ctx) -> None:
+    """A vendor webhook was stored: poll that system after this transaction commits."""
+    if event.source not in WEBHOOK_SOURCES or event.source not in ctx.hub.connectors:
+        return
+    from sqlalchemy import event as sa_event
+    session, hub, system = ctx.session, ctx.hub, event.source
+
+    def after_commit(_session):
+        poller(hub).request(system)
+    sa_event.listen(session, "after_commit", after_commit, once=True)
+
+
+def _parse_key(key: str) -> tuple[str, str, str, str] | None:
+    """``sync:<system>:<object>:<canonical id>:v<n>:<op>`` or ``sync:<system>:comment:<id>`` → parts."""
+    if not key.startswith("sync:"):
+        return None
+    _, system, object, rest = key.split(":", 3)
+    if object == "comment":
+        return system, object, rest, ""
+    canonical_id, _, tail = rest.rpartition(":v")
+    if not canonical_id:
+        canonical_id, tail = rest.rsplit(":", 1)[0], ""
+    return system, object, canonical_id, tail
+
+
+def on_action_done(action, result: dict, ctx) -> None:
+    """The vendor's id and ``updated_at`` of the hub's own write complete the link (and its echo stamp)."""
+    if action.origin != ORIGIN or not isinstance(result, dict) or result.get("superseded"):
+        return
+    parts = _parse_key(action.key)
+    if parts is None:
+        return
+    system, object, canonical_id, _ = parts
+    links = Links(ctx.session)
+    if object == "comment":
+        native = result.get("comment_id") if "comment_id" in result else result.get("id")
+        link = links.by_canonical("comment", canonical_id, system)
+        if link is not None and native and links.by_native("comment", system, str(native)) is None:
+            link.native_id = str(native)
+        parent = links.by_native("ticket", system, str(result.get("id"))) if "comment_id" in result else None
+        if parent is not None:
+            echo.remember_write_result(parent, _stamp(result.get("updated_at")))
+        return
+    link = links.by_canonical(object, canonical_id, system)
+    if link is None or result.get("deleted") or result.get("archived"):
+        return
+    native = result.get("id")
+    if native and not link.native_id and links.by_native(object, system, str(native)) is None:
+        link.native_id = str(native)
+    echo.remember_write_result(link, _stamp(result.get("updated_at")))
+    link.updated_at = clock.now()
+
+
+def _stamp(value) -> str | None:
+    from hub.sync.transforms import BUILTINS
+    try:
+        return BUILTINS["time"].into(value) if value else None
+    except (TypeError, ValueError):
+        return None
