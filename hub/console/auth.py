@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app, g, jsonify, redirect, request, session, url_for
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import delete, func, select
 
 from hub import clock
@@ -58,8 +58,16 @@ def _token_id(token: str) -> str:
 
 # --- CSRF -------------------------------------------------------------------------------------------------
 
+class _ClockSigner(TimestampSigner):
+    """Token age by the hub's clock, like every other expiry here."""
+
+    def get_timestamp(self) -> int:
+        return int(clock.now().timestamp())
+
+
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="deskbridge-console-csrf")
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="deskbridge-console-csrf",
+                                  signer=_ClockSigner)
 
 
 def csrf_token() -> str:

@@ -1,0 +1,155 @@
+"""The analytics plugin through the real pipeline: first response, resolution, SLA outcome, CSAT, links,
+banking events, figures that survive a restart."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from hub.console import analytics
+from hub.console.models import AnalyticsEvent
+from hub.runtime import Hub
+from plugins.analytics.facts import category_of, csat_of
+
+from .conftest import T0, iso
+
+pytestmark = pytest.mark.unit
+
+
+def _created(driver, ticket_id=1, category="cards", at=T0, **extra):
+    driver.send("ticket.created", {"system": "zendesk", "id": ticket_id, "status": "new", "priority": "normal",
+                                   "subject": "Card stolen", "tags": [category] if category else [],
+                                   "created_at": iso(at), "updated_at": iso(at), **extra})
+
+
+def test_first_response_is_the_first_public_agent_comment(driver):
+    _created(driver)
+    driver.send("comment.created", {"system": "zendesk", "ticket_id": 1, "public": True, "author_role": "end-user",
+                                    "created_at": iso(T0 + timedelta(minutes=5))})
+    driver.send("comment.created", {"system": "zendesk", "ticket_id": 1, "public": False, "author_role": "agent",
+                                    "created_at": iso(T0 + timedelta(minutes=10))})
+    assert driver.ticket("zendesk:1").first_response_at is None
+    driver.send("comment.created", {"system": "zendesk", "ticket_id": 1, "public": True, "author_role": "agent",
+                                    "created_at": iso(T0 + timedelta(minutes=42))})
+    driver.send("comment.created", {"system": "zendesk", "ticket_id": 1, "public": True, "author_role": "agent",
+                                    "created_at": iso(T0 + timedelta(minutes=90))})
+    row = driver.ticket("zendesk:1")
+    assert row.frt_seconds == 42 * 60
+    assert row.category == "cards"
+
+
+def test_resolution_is_measured_at_solve_and_again_after_a_reopen(driver):
+    _created(driver)
+    driver.send("ticket.updated", {"system": "zendesk", "id": 1, "status": "solved",
+                                   "updated_at": iso(T0 + timedelta(hours=2))})
+    row = driver.ticket("zendesk:1")
+    assert (row.resolution_seconds, row.sla_state) == (7200, "met")
+    driver.send("ticket.updated", {"system": "zendesk", "id": 1, "status": "open",
+                                   "updated_at": iso(T0 + timedelta(hours=3))})
+    row = driver.ticket("zendesk:1")
+    assert (row.resolution_seconds, row.sla_state, row.status) == (None, "running", "open")
+    driver.send("ticket.updated", {"system": "zendesk", "id": 1, "status": "closed",
+                                   "updated_at": iso(T0 + timedelta(hours=5))})
+    assert driver.ticket("zendesk:1").resolution_seconds == 5 * 3600
+
+
+def test_an_older_change_seen_late_does_not_undo_a_newer_one(driver):
+    _created(driver)
+    driver.send("ticket.updated", {"system": "zendesk", "id": 1, "status": "solved",
+                                   "updated_at": iso(T0 + timedelta(hours=2))})
+    driver.send("ticket.updated", {"system": "zendesk", "id": 1, "status": "open",
+                                   "updated_at": iso(T0 + timedelta(hours=1))})
+    assert driver.ticket("zendesk:1").status == "solved"
+
+
+def test_sla_breach_is_final_and_warning_marks_at_risk(driver):
+    _created(driver, 1)
+    _created(driver, 2)
+    driver.send("sla.warning", {"kind": "warning", "target": "first_response", "ticket_key": "zendesk:1",
+                                "records": {"zendesk": "1"}}, source="sla")
+    assert driver.ticket("zendesk:1").sla_state == "at_risk"
+    driver.send("sla.breached", {"kind": "breach", "target": "first_response", "ticket_key": "zendesk:2",
+                                 "records": {"zendesk": "2"}}, source="sla")
+    driver.send("ticket.updated", {"system": "zendesk", "id": 2, "status": "solved",
+                                   "updated_at": iso(T0 + timedelta(hours=1))})
+    driver.send("ticket.updated", {"system": "zendesk", "id": 1, "status": "solved",
+                                   "updated_at": iso(T0 + timedelta(hours=1))})
+    assert driver.ticket("zendesk:2").sla_state == "breached"
+    assert driver.ticket("zendesk:1").sla_state == "met"
+
+
+def test_satisfaction_from_rating_events_and_ticket_fields(driver):
+    _created(driver, 1)
+    _created(driver, 2)
+    driver.send("satisfaction.rated", {"system": "zendesk", "ticket_id": 1, "score": "bad"})
+    driver.send("ticket.updated", {"system": "zendesk", "id": 2, "status": "solved",
+                                   "updated_at": iso(T0 + timedelta(hours=1)), "satisfaction_rating": {"score": "good"}})
+    assert driver.ticket("zendesk:1").csat == "bad"
+    assert driver.ticket("zendesk:2").csat == "good"
+    assert [csat_of(v) for v in (5, "4", 2, "offered", None, True)] == ["good", "good", "bad", None, None, None]
+
+
+def test_linked_records_are_one_ticket(driver):
+    _created(driver, 7, links={"salesforce": "500A"}, external_id="db-7")
+    driver.send("comment.created", {"system": "salesforce", "ticket_id": "500A", "public": True,
+                                    "author_role": "agent", "created_at": iso(T0 + timedelta(minutes=3))})
+    driver.send("ticket.updated", {"system": "hubspot", "id": "h-9", "external_id": "db-7", "status": "solved",
+                                   "updated_at": iso(T0 + timedelta(minutes=30))})
+    row = driver.ticket("zendesk:7")
+    assert (row.frt_seconds, row.status) == (180, "solved")
+    assert driver.ticket("salesforce:500A") is None and driver.ticket("hubspot:h-9") is None
+
+
+def test_category_sources_in_order():
+    assert category_of({"tags": ["fees"]}, {"category": {"category": "cards"}}) == "cards"
+    assert category_of({"fields": {"Category": "disputes"}, "tags": ["fees"]}, {}) == "disputes"
+    assert category_of({"tags": ["vip", "fees"]}, {}) == "fees"
+    assert category_of({"tags": ["vip"]}, {"category": "not-a-category"}) is None
+
+
+def test_banking_events_count_fraud_alerts_today_and_join_the_customer(driver, analytics_hub, now):
+    _created(driver, 1, customer_id="CUST-0001")
+    for index, created in enumerate((T0 - timedelta(days=1), T0 - timedelta(hours=1), T0)):
+        driver.send("fraud.alert.created", {"id": f"fa{index}", "type": "fraud.alert.created",
+                                            "created_at": iso(created),
+                                            "data": {"alert_id": f"A{index}", "customer_id": "CUST-0001",
+                                                     "risk_score": 0.9, "reason": "velocity"}},
+                    source="banking", envelope=False)
+    with analytics_hub.db.session() as db:
+        assert analytics.fraud_alerts_today(db, T0) == 2
+        kinds = db.query(AnalyticsEvent.customer_id).filter(AnalyticsEvent.source == "banking").all()
+    assert kinds == [("CUST-0001",)] * 3
+
+
+def test_card_numbers_never_reach_the_store(driver):
+    _created(driver, 1, subject="My card 4111 1111 1111 1111 was charged twice")
+    assert "4111" not in driver.ticket("zendesk:1").subject
+
+
+def test_figures_survive_a_restart(driver, analytics_hub, make_settings, now):
+    _created(driver, 1, category="payments")
+    driver.send("comment.created", {"system": "zendesk", "ticket_id": 1, "public": True, "author_role": "agent",
+                                    "created_at": iso(T0 + timedelta(minutes=20))})
+    analytics_hub.stop()
+    again = Hub(analytics_hub.settings)
+    try:
+        with again.db.session() as db:
+            figures = analytics.ticket_figures(db, 7, T0).as_dict()
+    finally:
+        again.stop()
+    assert figures["by_category"]["payments"]["volume"] == 1
+    assert figures["by_category"]["payments"]["first_response_minutes"] == 20.0
+
+
+def test_a_ticket_the_hub_created_is_counted_from_its_action(analytics_hub, now):
+    from hub.pipeline import Action, EventContext
+    from plugins.analytics.facts import record_created_by_hub
+    action = Action(id=1, key="k", system="zendesk", operation="create_ticket", attempts=1,
+                    payload={"ticket": {"subject": "Fraud alert A1", "tags": ["compliance_fraud"],
+                                        "priority": "urgent"}})
+    with analytics_hub.db.session() as db:
+        record_created_by_hub(action, {"id": 55}, EventContext(analytics_hub, db))
+    with analytics_hub.db.session() as db:
+        figures = analytics.ticket_figures(db, 1, T0).as_dict()
+    assert figures["by_category"]["compliance_fraud"]["volume"] == 1
