@@ -28,6 +28,7 @@ T = TypeVar("T")
 SYSTEM = "salesforce"
 MAX_INLINE_WAIT = 65.0  # longer pauses go back to the outbox as RetryableError(retry_after)
 INLINE_RETRIES = 3  # a refused (rate-limited) request was never processed, so re-sending it is safe
+CONCURRENCY_PAUSE = 5.0  # seconds, after REQUEST_LIMIT_EXCEEDED for concurrent long-running requests
 # Per-record error codes that are transient (row locks, org busy); every other record error is permanent.
 TRANSIENT_CODES = {"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "REQUEST_RUNNING_TOO_LONG", "QUERY_TIMEOUT"}
 
@@ -136,8 +137,11 @@ class SalesforceClient:
         if isinstance(exc, SalesforceRefusedRequest):
             code, message = error_message(exc.content)
             if code == "REQUEST_LIMIT_EXCEEDED":
-                pause = self.config.limit_pause_seconds
-                self.guard.budget.pause(pause)  # the allocation is spent: every caller waits, nobody hammers
+                # "TotalRequests": the rolling daily allocation is spent (long pause); otherwise a concurrency
+                # limit (long-running requests), which frees up within seconds.
+                daily = "totalrequests" in message.lower()
+                pause = self.config.limit_pause_seconds if daily else CONCURRENCY_PAUSE
+                self.guard.budget.pause(pause)  # every caller waits; nobody hammers
                 return RetryableError(f"{SYSTEM} answered 403: {code}: {message}", retry_after=pause, status=403)
             return AuthError(f"{SYSTEM} answered 403: {code}: {message}", status=403)
         if isinstance(exc, SalesforceMalformedRequest):

@@ -11,7 +11,7 @@ import urllib3
 from connectors.hubspot import Config
 from connectors.hubspot.connector import HubSpotConnector, marker
 from hub.errors import AuthError, PermanentError, RetryableError
-from hub.http import RateBudget
+from hub.http import RateBudget, SystemGuard
 from hub.pipeline import process_next_action
 from hub.sandbox.server import start_in_thread
 
@@ -319,3 +319,34 @@ def test_outbox_actions_reach_hubspot_in_one_batch(sandbox, make_hub):
     assert routes(sandbox)["POST /crm/v3/objects/<objtype:object_type>/batch/upsert"] == 1
     assert len([r for r in store(sandbox).live("tickets") if r.properties.get("deskbridge_id", "").startswith("P-")]) \
         == 5
+
+
+def test_twenty_percent_faults_converge_without_duplicates(sandbox):
+    guard = SystemGuard("hubspot", per_minute=6000, fail_max=1000)  # the breaker is tested in hub.http
+    connector = HubSpotConnector(Config(base_url=sandbox.url, access_token="sandbox-token", read_timeout=2.0),
+                                 guard=guard)
+    fake = FakeTime(sandbox)
+    connector.guard.budget = RateBudget(100.0, 50, clock=fake.clock, sleep=fake.sleep)
+    control(sandbox, "POST", "/_sandbox/faults", {"system": "hubspot", "rate": 0.2, "seed": 11,
+                                                   "kinds": ["429", "500", "503", "timeout", "reset"],
+                                                   "timeout_seconds": 0.05})
+    pending = [({"external_id": f"F-{n}", "ticket": {"subject": f"F {n}", "hs_pipeline_stage": "1"}}, f"f{n}")
+               for n in range(300)]
+    for _ in range(30):
+        if not pending:
+            break
+        retry, wait = [], 0.0
+        for start in range(0, len(pending), 10):
+            chunk = pending[start:start + 10]
+            for item, outcome in zip(chunk, connector.execute_batch("upsert_ticket", chunk)):
+                if isinstance(outcome, Exception):
+                    assert isinstance(outcome, RetryableError), outcome
+                    retry.append(item)
+                    wait = max(wait, outcome.retry_after or 1.0)
+        pending = retry
+        fake.sleep(wait)  # the outbox retries no sooner than retry_after
+    injected = control(sandbox, "GET", "/_sandbox/faults")["hubspot"]["injected"]
+    control(sandbox, "DELETE", "/_sandbox/faults")
+    assert pending == [] and sum(injected.values()) >= 5 and len(injected) >= 3
+    assert len([r for r in store(sandbox).live("tickets") if r.properties.get("deskbridge_id", "").startswith("F-")]) \
+        == 300

@@ -11,7 +11,7 @@ import requests
 from connectors.salesforce import Config
 from connectors.salesforce.connector import SalesforceConnector, marker
 from hub.errors import AuthError, PermanentError, RetryableError
-from hub.http import RateBudget
+from hub.http import RateBudget, SystemGuard
 from hub.pipeline import process_next_action
 from hub.sandbox.server import start_in_thread
 
@@ -339,3 +339,32 @@ def test_outbox_actions_reach_salesforce_in_one_batch(sandbox, make_hub):
         pass
     assert composite_calls(sandbox) == 1
     assert count(hub.connectors["salesforce"], "SELECT Id FROM Case WHERE Deskbridge_Id__c LIKE 'P-%'") == 5
+
+
+def test_twenty_percent_faults_converge_without_duplicates(sandbox):
+    guard = SystemGuard("salesforce", per_minute=6000, fail_max=1000)  # the breaker is tested in hub.http
+    connector = SalesforceConnector(Config(instance_url=sandbox.url, session_id="sandbox-session",
+                                           read_timeout=2.0), guard=guard)
+    fake = FakeTime(sandbox)
+    fake_budget(connector, fake)
+    control(sandbox, "POST", "/_sandbox/faults", {"system": "salesforce", "rate": 0.2, "seed": 11,
+                                                   "kinds": ["429", "500", "503", "timeout", "reset"],
+                                                   "timeout_seconds": 0.05})
+    pending = [({"external_id": f"F-{n}", "case": {"Subject": f"F {n}"}}, f"f{n}") for n in range(300)]
+    for _ in range(30):
+        if not pending:
+            break
+        retry, wait = [], 0.0
+        for start in range(0, len(pending), 10):
+            chunk = pending[start:start + 10]
+            for item, outcome in zip(chunk, connector.execute_batch("upsert_case", chunk)):
+                if isinstance(outcome, Exception):
+                    assert isinstance(outcome, RetryableError), outcome
+                    retry.append(item)
+                    wait = max(wait, outcome.retry_after or 1.0)
+        pending = retry
+        fake.sleep(wait)  # the outbox retries no sooner than retry_after
+    injected = control(sandbox, "GET", "/_sandbox/faults")["salesforce"]["injected"]
+    control(sandbox, "DELETE", "/_sandbox/faults")
+    assert pending == [] and sum(injected.values()) >= 5 and len(injected) >= 3
+    assert count(connector, "SELECT Id FROM Case WHERE Deskbridge_Id__c LIKE 'F-%'") == 300

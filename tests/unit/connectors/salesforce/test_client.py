@@ -44,9 +44,18 @@ def test_translation_table(exc, kind, status):
 
 def test_spent_allocation_is_retryable_and_pauses_every_caller():
     sf = client(limit_pause_seconds=120)
-    mapped = sf.translate(SalesforceRefusedRequest("u", 403, "Case", body("REQUEST_LIMIT_EXCEEDED")))
+    mapped = sf.translate(SalesforceRefusedRequest("u", 403, "Case", body("REQUEST_LIMIT_EXCEEDED",
+                                                                         "TotalRequests Limit exceeded.")))
     assert isinstance(mapped, RetryableError) and mapped.retry_after == 120
     assert sf.guard.budget.paused_until - sf.guard.budget.clock() > 100
+
+
+def test_concurrency_limit_pauses_briefly():
+    sf = client(limit_pause_seconds=120)
+    mapped = sf.translate(SalesforceRefusedRequest("u", 403, "Case", body(
+        "REQUEST_LIMIT_EXCEEDED", "ConcurrentPerOrgLongTxn Limit exceeded.")))
+    assert isinstance(mapped, RetryableError) and mapped.retry_after == 5.0
+    assert sf.guard.budget.paused_until - sf.guard.budget.clock() <= 5.0
 
 
 def test_unknown_exceptions_are_left_alone():
