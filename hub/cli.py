@@ -18,7 +18,8 @@ CONFIG_OPTION = click.option("--config", "config_dir", type=click.Path(path_type
 def _settings(config_dir):
     from hub import plugins
     from hub.settings import load_settings
-    return load_settings(config_dir, plugin_models=plugins.config_models())
+    return load_settings(config_dir, plugin_models=plugins.config_models(),
+                         connector_models=plugins.config_models("connector"))
 
 
 def _hub(config_dir, **overrides):

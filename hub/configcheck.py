@@ -14,7 +14,8 @@ def check(config_dir: Path | None = None) -> list[Problem]:
     problems: list[Problem] = []
     settings = None
     try:
-        settings = load_settings(config_dir, plugin_models=plugins.config_models())
+        settings = load_settings(config_dir, plugin_models=plugins.config_models(),
+                         connector_models=plugins.config_models("connector"))
     except ConfigError as exc:
         problems.extend(exc.problems)
     mappings_dir = settings.mappings_dir if settings else None

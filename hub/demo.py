@@ -20,6 +20,33 @@ def _seed(sandbox_url: str) -> dict:
     return response.json()
 
 
+def wire_sandbox_webhooks(sandbox_url: str, hub_url: str) -> dict[str, str]:
+    """Subscribe the hub to the sandbox's vendor webhooks, the way an admin would in each vendor's UI.
+
+    Returns the environment the demo config reads the signing secrets from.
+    """
+    from hub.sandbox.salesforce import ORG_ID
+    env = {"DESKBRIDGE_SALESFORCE_ORG_ID": ORG_ID}
+    zendesk = requests.Session()
+    zendesk.auth = ("agent@sandbox.test/token", "sandbox-token")
+    endpoint = f"{hub_url}/webhooks/zendesk"
+    hooks = zendesk.get(f"{sandbox_url}/api/v2/webhooks", timeout=30).json().get("webhooks", [])
+    hook = next((h for h in hooks if h.get("endpoint") == endpoint), None)
+    if hook is None:
+        hook = zendesk.post(f"{sandbox_url}/api/v2/webhooks", timeout=30, json={"webhook": {
+            "name": "Deskbridge hub", "status": "active", "endpoint": endpoint, "http_method": "POST",
+            "request_format": "json", "subscriptions": ["conditional_ticket_events"]}}).json()["webhook"]
+    secret = zendesk.get(f"{sandbox_url}/api/v2/webhooks/{hook['id']}/signing_secret", timeout=30).json()
+    env["DESKBRIDGE_ZENDESK_WEBHOOK_SECRET"] = secret["signing_secret"]["secret"]
+    hubspot_secret = os.environ.get("DESKBRIDGE_HUBSPOT_CLIENT_SECRET") or secrets.token_urlsafe(24)
+    requests.post(f"{sandbox_url}/_sandbox/hubspot/subscriptions", timeout=30,
+                  json={"targetUrl": f"{hub_url}/webhooks/hubspot", "clientSecret": hubspot_secret}).raise_for_status()
+    env["DESKBRIDGE_HUBSPOT_CLIENT_SECRET"] = hubspot_secret
+    requests.post(f"{sandbox_url}/_sandbox/salesforce/outbound", timeout=30,
+                  json={"url": f"{hub_url}/webhooks/salesforce", "object": "Case"}).raise_for_status()
+    return env
+
+
 def run_demo(host: str = "127.0.0.1", port: int = 8800, sandbox_port: int = 8900,
              sandbox_url: str | None = None, config_dir: Path = DEMO_CONFIG) -> None:
     from hub import plugins
@@ -43,8 +70,11 @@ def run_demo(host: str = "127.0.0.1", port: int = 8800, sandbox_port: int = 8900
     else:
         counts = None
     os.environ["DESKBRIDGE_SANDBOX_URL"] = sandbox_url.rstrip("/")
+    os.environ["DESKBRIDGE_SANDBOX_BANK_URL"] = sandbox_url.rstrip("/") + "/bank/v1"
+    os.environ.update(wire_sandbox_webhooks(sandbox_url.rstrip("/"), hub_url))
     password = os.environ.get("DESKBRIDGE_DEMO_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
-    settings = load_settings(config_dir, plugin_models=plugins.config_models())
+    settings = load_settings(config_dir, plugin_models=plugins.config_models(),
+                         connector_models=plugins.config_models("connector"))
     setup_logging(settings.log_level, settings.log_json)
     hub = Hub(settings)
     try:

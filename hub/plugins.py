@@ -45,11 +45,11 @@ def load_module(target: str) -> ModuleType:
     return importlib.import_module(target)
 
 
-def config_models() -> dict[str, type | None]:
-    """Plugin name → its pydantic ``Config`` (None if it has none), for validating config blocks."""
+def config_models(kind: str = "plugin") -> dict[str, type | None]:
+    """Plugin (or connector) name → its pydantic ``Config`` (None if it has none), for validating config blocks."""
     models = {}
     for name, target in discover().items():
-        if kind_of(target) != "plugin":
+        if kind_of(target) != kind:
             continue
         try:
             models[name] = getattr(load_module(target), "Config", None)

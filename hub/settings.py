@@ -183,7 +183,7 @@ def _resolve_refs(value: Any, path: tuple, env: dict, base_dir: Path, source: _S
             return None
         target = Path(str(value["$file"]))
         if not target.is_absolute():
-            target = base_dir / target
+            target = Path(file).resolve().parent / target if file != "<config>" else base_dir / target
         try:
             return target.read_text(encoding="utf-8").strip()
         except OSError:
@@ -193,7 +193,8 @@ def _resolve_refs(value: Any, path: tuple, env: dict, base_dir: Path, source: _S
         return {k: _resolve_refs(v, path + (k,), env, base_dir, source, problems) for k, v in value.items()}
     if isinstance(value, list):
         resolved = [_resolve_refs(v, path + (i,), env, base_dir, source, problems) for i, v in enumerate(value)]
-        return [v for v in resolved if v is not None] if any(_is_ref(v) for v in value) else resolved
+        # an unset optional secret in a list (e.g. a rotation slot) is dropped, never kept as an empty key
+        return [v for v in resolved if v not in (None, "")] if any(_is_ref(v) for v in value) else resolved
     return value
 
 
@@ -240,7 +241,8 @@ def config_files(config_dir: Path) -> list[Path]:
 
 
 def load_settings(config_dir: Path | str | None = None, env: dict | None = None,
-                  overrides: dict | None = None, plugin_models: dict | None = None) -> Settings:
+                  overrides: dict | None = None, plugin_models: dict | None = None,
+                  connector_models: dict | None = None) -> Settings:
     """Load and validate settings; raise ``ConfigError`` listing every problem found."""
     env = dict(os.environ if env is None else env)
     config_dir = Path(config_dir) if config_dir else Path(env.get("DESKBRIDGE_CONFIG_DIR", DEFAULT_CONFIG_DIR))
@@ -253,8 +255,9 @@ def load_settings(config_dir: Path | str | None = None, env: dict | None = None,
     for path in files:
         layer = _read_yaml(path, source, problems)
         layer.pop("extends", None)
-        layer = _resolve_refs(layer, (), env, path.parent, source, problems)
         data = _merge(data, layer)
+    # references resolve after merging, so an overlay can replace a base value that would not resolve
+    data = _resolve_refs(data, (), env, config_dir, source, problems)
     data = _merge(data, _env_overrides(env))
     if overrides:
         data = _merge(data, overrides)
@@ -273,30 +276,32 @@ def load_settings(config_dir: Path | str | None = None, env: dict | None = None,
             problems.append(Problem(file, line, field, message))
     if plugin_models is not None and isinstance(data.get("plugins"), dict):
         problems.extend(_check_plugins(data["plugins"], plugin_models, source))
+    if connector_models is not None and isinstance(data.get("connectors"), dict):
+        problems.extend(_check_plugins(data["connectors"], connector_models, source, section="connectors"))
     if problems:
         raise ConfigError(problems)
     return settings
 
 
-def _check_plugins(blocks: dict, plugin_models: dict, source: _Source) -> list[Problem]:
+def _check_plugins(blocks: dict, plugin_models: dict, source: _Source, section: str = "plugins") -> list[Problem]:
     problems = []
     for name, block in blocks.items():
-        file, line = source.locate(("plugins", name))
+        file, line = source.locate((section, name))
         if name not in plugin_models:
             known = ", ".join(sorted(plugin_models)) or "none"
-            problems.append(Problem(file, line, f"plugins.{name}", f"unknown plugin (known: {known})"))
+            problems.append(Problem(file, line, f"{section}.{name}", f"unknown {section[:-1]} (known: {known})"))
             continue
         model = plugin_models[name]
         if model is None:
             continue
         if not isinstance(block, dict) and block is not None:
             continue  # the Settings model already reports a block of the wrong type
-        body = {k: v for k, v in (block or {}).items() if k != "enabled"}
+        body = {k: v for k, v in (block or {}).items() if k != "enabled" or section == "connectors"}
         try:
             model.model_validate(body)
         except ValidationError as exc:
             for err in exc.errors():
-                loc = ("plugins", name) + tuple(err["loc"])
+                loc = (section, name) + tuple(err["loc"])
                 file, line = source.locate(loc)
                 field = ".".join(str(p) for p in loc)
                 message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].lower()

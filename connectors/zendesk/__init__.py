@@ -25,6 +25,8 @@ class Config(BaseModel):
     overlap_seconds: int = Field(60, ge=0)
     page_size: int = Field(1000, ge=1, le=1000)
     job_timeout: float = Field(120.0, gt=0)
+    # Ticket fields the hub writes to, created at start-up when missing (e.g. "SLA first response due").
+    ticket_fields: list[dict] = []
 
 
 @hookimpl
@@ -32,3 +34,12 @@ def register_connectors(hub):
     from connectors.zendesk.connector import ZendeskConnector
     config = Config.model_validate(hub.settings.connectors.get("zendesk") or {})
     return ZendeskConnector(config, metrics=getattr(hub, "metrics", None))
+
+
+@hookimpl
+def on_startup(hub):
+    """Create the configured ticket fields that are missing, so agents see titled fields from the first ticket."""
+    config = Config.model_validate(hub.settings.connectors.get("zendesk") or {})
+    if config.ticket_fields and "zendesk" in hub.connectors:
+        hub.connectors["zendesk"].execute("ensure_ticket_fields", {"fields": config.ticket_fields},
+                                          "startup:ticket_fields")
