@@ -31,7 +31,9 @@ def marker(idempotency_key: str) -> str:
 
 
 def _result(record: dict) -> dict:
-    out = {"id": record["id"], "updated_at": record.get("updatedAt")}
+    # hs_lastmodifieddate as reads report it, so the sync engine can compare the two.
+    stamp = (record.get("properties") or {}).get("hs_lastmodifieddate") or record.get("updatedAt")
+    out = {"id": record["id"], "updated_at": stamp}
     if "new" in record:
         out["created"] = bool(record["new"])
     return out

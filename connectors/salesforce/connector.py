@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from urllib.parse import quote_plus
 
 from connectors.salesforce.client import SYSTEM, TRANSIENT_CODES, SalesforceClient, error_message
-from connectors.salesforce.streams import COMMENTS, STREAMS, Reader, quote, soql_time
+from connectors.salesforce.streams import COMMENTS, STREAMS, Reader, quote
 from hub.errors import PermanentError, RetryableError
 
 COLLECTION_MAX = 200
@@ -163,8 +163,8 @@ class SalesforceConnector:
     def _outcome(result: dict, stamps: dict[str, str]) -> dict | Exception:
         if not result.get("success"):
             return _record_error(result)
-        stamp = stamps.get(result["id"])
-        out = {"id": result["id"], "updated_at": soql_time(stamp) if stamp else None}
+        # The native SystemModstamp string, exactly as reads report it, so the sync engine can compare the two.
+        out = {"id": result["id"], "updated_at": stamps.get(result["id"])}
         if "created" in result:
             out["created"] = bool(result["created"])
         return out
@@ -195,8 +195,7 @@ class SalesforceConnector:
                 "ORDER BY CreatedDate DESC")
         for comment in self.client.call(lambda sf: sf.query_all(soql)).get("records") or []:
             if tag in (comment.get("CommentBody") or ""):
-                stamp = comment.get("SystemModstamp")
-                return {"id": comment["Id"], "updated_at": soql_time(stamp) if stamp else None, "created": False}
+                return {"id": comment["Id"], "updated_at": comment.get("SystemModstamp"), "created": False}
         body = f"{payload.get('body') or ''}\n\n{tag}"
         created = self.client.call(lambda sf: sf.CaseComment.create(
             {"ParentId": case_id, "CommentBody": body, "IsPublished": bool(payload.get("public", False))}))

@@ -89,7 +89,9 @@ def test_upsert_ticket_twice_is_one_ticket(sandbox, hs):
     assert first["id"] == again["id"] and first["created"] is True and again["created"] is False
     assert again["updated_at"] >= first["updated_at"]
     assert len(live(sandbox, "tickets", "deskbridge_id", "T-1")) == 1
-    assert hs.find("ticket", "T-1")["properties"]["subject"] == "Card lost!"
+    found = hs.find("ticket", "T-1")
+    assert found["properties"]["subject"] == "Card lost!"
+    assert found["properties"]["hs_lastmodifieddate"] == again["updated_at"]
     assert hs.get("ticket", first["id"])["properties"]["deskbridge_id"] == "T-1"
 
 
