@@ -135,7 +135,7 @@ class Engine:
                 set_path(data, name, value)
             self._complete(links, object, data)
             links.save_record(row, data, stamps)
-            self.pusher.push(session, object, row, data, exclude={system})
+            self.pusher.push(session, object, row, data, reported_by=system)
             self._event(session, links, object, "updated", row, data, system, link.native_id, changed=sorted(changed))
         else:
             row.stamps = dumps(stamps)

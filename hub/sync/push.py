@@ -67,7 +67,13 @@ class Pusher:
         return result.rowcount or 0
 
     # -- records -------------------------------------------------------------------------------------------------
-    def push(self, session: Session, object: str, row: SyncRecord, data: dict, exclude=(), only=None) -> int:
+    def push(self, session: Session, object: str, row: SyncRecord, data: dict, exclude=(), only=None,
+             reported_by: str | None = None) -> int:
+        """Write ``data`` to each target that does not already show it.
+
+        ``reported_by`` is the system whose current state was just read: if it already shows ``data``, a write
+        still waiting for it is stale (it would undo the change just taken from there) and is retired.
+        """
         links = Links(session)
         sent = 0
         for system in self.targets(object, exclude, only):
@@ -77,6 +83,9 @@ class Pusher:
             seen = echo.seen_of(link)
             expected = {k: v for k, v in mapping.expected(data).items() if v is not None}
             if link.native_id and all(seen.get(k) == v for k, v in expected.items()):
+                if system == reported_by:
+                    self.supersede(session, order_key(system, object, row.canonical_id),
+                                   (write.upsert, write.update))
                 continue  # the system already shows exactly this
             if link.native_id and write.update:
                 operation, payload = write.update, self._update_payload(mapping, link, data, seen)

@@ -61,9 +61,92 @@ def stats(url: str) -> dict:
 
 
 def writes(url: str, system: str) -> int:
-    """Requests to ``system`` that change something (not GET, not the control paths)."""
+    """Requests to ``system`` that change something (not GET, not searches)."""
     routes = stats(url).get(system, {}).get("by_route", {})
-    return sum(n for route, n in routes.items() if not route.startswith("GET "))
+    return sum(n for route, n in routes.items() if not route.startswith("GET ") and not route.endswith("/search"))
 
 
 __all__ = ["TICKET_FIELDS", "connectors_for", "drain", "make_sync_hub", "start_in_thread", "stats", "writes"]
+
+
+# -- acting as a person in each system (plain HTTP against the emulators) ----------------------------------------
+
+SF_API = "/services/data/v59.0"
+
+
+def _call(method: str, url: str, token: str, **kwargs) -> dict:
+    answer = requests.request(method, url, headers={"Authorization": f"Bearer {token}"}, timeout=10, **kwargs)
+    assert answer.status_code < 300, f"{method} {url}: {answer.status_code} {answer.text[:300]}"
+    return answer.json() if answer.content else {}
+
+
+def zd_create(url: str, subject: str, body: str, email: str, name: str, **ticket) -> dict:
+    data = {"subject": subject, "comment": {"body": body, "public": True},
+            "requester": {"email": email, "name": name}, **ticket}
+    return _call("POST", f"{url}/api/v2/tickets.json", "sandbox-token", json={"ticket": data})["ticket"]
+
+
+def zd_update(url: str, ticket_id, **ticket) -> dict:
+    return _call("PUT", f"{url}/api/v2/tickets/{ticket_id}.json", "sandbox-token", json={"ticket": ticket})["ticket"]
+
+
+def zd_delete(url: str, ticket_id) -> None:
+    _call("DELETE", f"{url}/api/v2/tickets/{ticket_id}.json", "sandbox-token")
+
+
+def zd_comments(url: str, ticket_id) -> list[dict]:
+    return _call("GET", f"{url}/api/v2/tickets/{ticket_id}/comments.json", "sandbox-token")["comments"]
+
+
+def zd_tickets(url: str) -> list[dict]:
+    return [t for t in _call("GET", f"{url}/api/v2/tickets.json?per_page=100", "sandbox-token")["tickets"]]
+
+
+def sf_query(url: str, soql: str) -> list[dict]:
+    body = _call("GET", f"{url}{SF_API}/queryAll/", "sandbox-session", params={"q": soql})
+    records = list(body.get("records") or [])
+    while body.get("nextRecordsUrl"):
+        body = _call("GET", f"{url}{body['nextRecordsUrl']}", "sandbox-session")
+        records += body.get("records") or []
+    return records
+
+
+def sf_update(url: str, sobject: str, record_id: str, fields: dict) -> None:
+    _call("PATCH", f"{url}{SF_API}/sobjects/{sobject}/{record_id}", "sandbox-session", json=fields)
+
+
+def hs_tickets(url: str, properties=("subject", "content", "deskbridge_id", "hs_ticket_priority",
+                                     "hs_pipeline_stage", "category", "risk_score")) -> list[dict]:
+    found, after = [], None
+    while True:
+        params = {"limit": 100, "properties": ",".join(properties)}
+        if after:
+            params["after"] = after
+        body = _call("GET", f"{url}/crm/v3/objects/tickets", "sandbox-token", params=params)
+        found += body.get("results") or []
+        after = ((body.get("paging") or {}).get("next") or {}).get("after")
+        if not after:
+            return found
+
+
+def hs_update(url: str, ticket_id: str, properties: dict) -> None:
+    _call("PATCH", f"{url}/crm/v3/objects/tickets/{ticket_id}", "sandbox-token", json={"properties": properties})
+
+
+def hs_notes(url: str, ticket_id: str) -> list[dict]:
+    body = {"filterGroups": [{"filters": [{"propertyName": "associations.ticket", "operator": "EQ",
+                                           "value": str(ticket_id)}]}], "properties": ["hs_note_body"], "limit": 100}
+    return _call("POST", f"{url}/crm/v3/objects/notes/search", "sandbox-token", json=body).get("results") or []
+
+
+def converge(hub, url: str, rounds: int = 12) -> int:
+    """Sync passes and outbox drains until a pass finds nothing new; returns the passes it took."""
+    from hub.sync import run_pass
+    for attempt in range(1, rounds + 1):
+        report = run_pass(hub)
+        drain(hub)
+        moved = sum(counts.get(k, 0) for objects in report["systems"].values() for counts in objects.values()
+                    for k in ("created", "updated", "deleted", "failed", "stream_errors"))
+        if not moved:
+            return attempt
+    raise AssertionError("the systems did not converge")
