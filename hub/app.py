@@ -77,7 +77,11 @@ def _register_core_routes(app: Flask, hub: Hub) -> None:
     def _correlation():
         incoming = request.headers.get("X-Request-ID", "")
         g.correlation_id = incoming if incoming.isalnum() and len(incoming) <= 64 else uuid.uuid4().hex
-        if (request.content_length or 0) > app.config["MAX_CONTENT_LENGTH"]:
+        # A blueprint may declare a larger body limit (e.g. document uploads); everything else gets the app's.
+        limit = getattr(app.blueprints.get(request.blueprint or ""), "max_body_bytes", None)
+        limit = limit or app.config["MAX_CONTENT_LENGTH"]
+        request.max_content_length = limit
+        if (request.content_length or 0) > limit:
             abort(413)  # refuse before anything reads the body or checks credentials
 
     @app.after_request
@@ -113,7 +117,7 @@ def _register_core_routes(app: Flask, hub: Hub) -> None:
 def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
-        messages = {413: f"request body is larger than the limit of {app.config['MAX_CONTENT_LENGTH']} bytes",
+        messages = {413: f"request body is larger than the limit of {request.max_content_length} bytes",
                     404: "no such route", 405: "method not allowed on this route"}
         body = {"error": exc.name.lower().replace(" ", "_"), "message": messages.get(exc.code, exc.description),
                 "status": exc.code, "correlation_id": g.get("correlation_id")}

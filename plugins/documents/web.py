@@ -67,11 +67,8 @@ def _audit(hub, actor: str, action: str, target: str, outcome: str, **detail) ->
 
 def create_blueprint(hub) -> Blueprint:
     bp = Blueprint("documents", __name__)
-
-    @bp.before_request
-    def _allow_upload_size():
-        # The app-wide body cap is the webhook one (1 MiB); an upload may be larger.
-        request.max_content_length = config_of(hub).max_upload_bytes + 64 * 1024
+    # The app-wide body cap is the webhook one (1 MiB); an upload may be larger (read by the app factory).
+    bp.max_body_bytes = config_of(hub).max_upload_bytes + 64 * 1024
 
     @bp.errorhandler(LinkError)
     def _link_error(exc: LinkError):
