@@ -1,0 +1,46 @@
+"""Context notes on tickets: one per change of context, fields beside them, help-desk tickets included."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.plugin_harness import Harness
+
+pytestmark = pytest.mark.unit
+
+
+def ticket_event(status: str = "open", **ticket) -> dict:
+    return {"system": "zendesk", "ticket": {"id": 42, "status": status, "requester_id": 501, **ticket}}
+
+
+def test_a_help_desk_ticket_gets_one_note_until_the_context_changes(make_hub):
+    h = Harness(make_hub, {"customer_context": {}})
+    h.run("ticket.created", ticket_event(), source="zendesk")
+    h.run("ticket.updated", ticket_event(), source="zendesk")
+    notes = h.actions("zendesk", "add_comment")
+    assert len(notes) == 1 and notes[0]["payload"]["ticket_id"] == 42 and notes[0]["payload"]["public"] is False
+    [fields] = h.actions("zendesk", "update_ticket")
+    assert fields["payload"]["fields"] == {"Segment": "end_user", "KYC status": "verified",
+                                           "Account status": "active"}
+    h.fakes.bank.summaries["CUST-0001"]["kyc_status"] = "expired"
+    h.run("ticket.updated", ticket_event(), source="zendesk")
+    notes = h.actions("zendesk", "add_comment")
+    assert len(notes) == 2 and "KYC status: expired" in notes[1]["payload"]["body"]
+    assert notes[0]["order_key"] == notes[1]["order_key"] == "zendesk:ticket:42"
+
+
+def test_solved_tickets_and_disabled_notes_get_nothing(make_hub):
+    h = Harness(make_hub, {"customer_context": {"note_on_help_desk_tickets": False}})
+    h.run("ticket.created", ticket_event(), source="zendesk")
+    assert h.actions() == []
+    h2 = Harness(make_hub, {"customer_context": {}})
+    h2.run("ticket.updated", ticket_event(status="solved"), source="zendesk")
+    assert h2.actions() == []
+
+
+def test_hub_tickets_are_tracked_by_external_id(make_hub):
+    h = Harness(make_hub, {"customer_context": {}, "fraud_alerts": {}})
+    h.run("fraud.alert.created", {"alert_id": "A", "customer_id": "CUST-0001", "risk_score": 0.5, "reason": "r"})
+    # the help desk's echo of the ticket the hub created: same context, so no second note
+    h.run("ticket.created", ticket_event(external_id="fraud-CUST-0001-A"), source="zendesk")
+    assert len([a for a in h.actions("zendesk", "add_comment") if a["key"].startswith("context-note:")]) == 1
