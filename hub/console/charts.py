@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from markupsafe import Markup, escape
 
-WIDTH = 600
+WIDTH = 440
 BAR_HEIGHT = 22
 GAP = 8
-LABEL_WIDTH = 170
+LABEL_WIDTH = 165
 
 
 def _fmt(value: float | None, unit: str) -> str:
@@ -28,7 +28,7 @@ def bar_chart(title: str, items: list[tuple[str, float | None]], unit: str = "",
     parts = [f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" '
              f'aria-labelledby="{escape(chart_id)}-t" preserveAspectRatio="xMinYMin meet">',
              f'<title id="{escape(chart_id)}-t">{escape(title)}</title>']
-    span = WIDTH - LABEL_WIDTH - 90
+    span = WIDTH - LABEL_WIDTH - 80
     for index, (label, value) in enumerate(items):
         y = GAP + index * (BAR_HEIGHT + GAP)
         length = 0 if value is None else max(2, round(span * value / peak)) if value else 0
@@ -43,7 +43,7 @@ def bar_chart(title: str, items: list[tuple[str, float | None]], unit: str = "",
 
 def line_chart(title: str, points: list[tuple[str, float | None]], unit: str = "", chart_id: str = "") -> Markup:
     """A line over days with a dot per known value; gaps where a day has no value."""
-    height, left, right, top, bottom = 220, 52, 12, 14, 30
+    height, left, right, top, bottom = 200, 48, 14, 14, 30
     values = [v for _, v in points if v is not None]
     peak = max(values or [0]) or 1
     plot_w, plot_h = WIDTH - left - right, height - top - bottom

@@ -84,7 +84,12 @@ def _chart_set(data: dict) -> list[dict]:
 @auth.login_required
 def dashboard():
     data = analytics.dashboard(_hub(), _days())
-    return render_template("console/dashboard.html", data=data, charts=_chart_set(data), day_choices=DAY_CHOICES)
+    try:
+        refresh = max(2, min(int(request.args.get("refresh", 15)), 300))
+    except ValueError:
+        refresh = 15
+    return render_template("console/dashboard.html", data=data, charts=_chart_set(data), day_choices=DAY_CHOICES,
+                           refresh=refresh)
 
 
 @auth.login_required
