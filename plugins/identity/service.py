@@ -32,7 +32,8 @@ FAILURES = ("wrong_code", "wrong_customer", "wrong_action")
 CODE_TEMPLATE = "identity_code"
 ACTION_NAMES = {
     "core_banking.freeze_card": "freeze your card", "core_banking.unfreeze_card": "unfreeze your card",
-    "core_banking.create_refund": "issue a refund", "core_banking.update_contact_details": "change your contact details",
+    "core_banking.create_refund": "issue a refund",
+    "core_banking.update_contact_details": "change your contact details",
     "core_banking.update_payout_details": "change your payout details",
     "documents.customer_download": "download a document",
 }

@@ -65,7 +65,8 @@ def tx(hub):
 
 def sent_code(hub, challenge_id: str) -> str:
     with hub.db.session() as session:
-        row = session.execute(select(OutboxAction).where(OutboxAction.key == f"identity:{challenge_id}:code")).scalar_one()
+        query = select(OutboxAction).where(OutboxAction.key == f"identity:{challenge_id}:code")
+        row = session.execute(query).scalar_one()
         return re.search(r"code is (\d{6})", json.loads(row.payload)["message"]).group(1)
 
 
@@ -270,5 +271,6 @@ def test_sent_code_is_scrubbed_from_the_outbox_after_sending(hub):
     while process_next_action(hub, "t"):
         pass
     with hub.db.session() as session:
-        row = session.execute(select(OutboxAction).where(OutboxAction.key == f"identity:{challenge_id}:code")).scalar_one()
+        query = select(OutboxAction).where(OutboxAction.key == f"identity:{challenge_id}:code")
+        row = session.execute(query).scalar_one()
         assert row.status == "done" and code not in row.payload

@@ -1,0 +1,102 @@
+"""The consent ledger: grant and withdraw through one call each, mirrored to the bank, enforced at emit time."""
+
+from __future__ import annotations
+
+from fnmatch import fnmatch
+
+from sqlalchemy import select
+
+from hub import clock
+from hub.errors import DeskbridgeError
+from plugins.privacy.config import Config
+from plugins.privacy.models import ConsentRecord
+
+PLUGIN = "privacy"
+CHANNELS = ("web", "app", "branch", "phone", "email", "sms", "support")
+
+
+class ConsentError(DeskbridgeError):
+    """A consent change that cannot be recorded (unknown purpose, bad channel, missing customer)."""
+
+
+def config_of(hub) -> Config:
+    config = hub.plugin_config(PLUGIN)
+    return config if isinstance(config, Config) else Config.model_validate(config or {})
+
+
+def _present(row: ConsentRecord) -> dict:
+    return {"customer_id": row.customer_id, "purpose": row.purpose, "granted": row.granted,
+            "text_version": row.text_version, "channel": row.channel, "at": clock.isoformat(row.at),
+            "actor": row.actor}
+
+
+def record_consent(ctx, customer_id: str, purpose: str, granted: bool, text_version: str, channel: str,
+                   actor: str) -> dict:
+    """Append one grant or withdrawal, send it to the bank's consent record, audit it. Same steps either way."""
+    config = config_of(ctx.hub)
+    customer_id = str(customer_id or "").strip()
+    if not customer_id:
+        raise ConsentError("customer_id: required")
+    if purpose not in config.purposes:
+        raise ConsentError(f"purpose: {purpose!r} is not a known purpose ({', '.join(config.purposes)})")
+    if not isinstance(granted, bool):
+        raise ConsentError("granted: must be true or false")
+    if channel not in CHANNELS:
+        raise ConsentError(f"channel: must be one of {', '.join(CHANNELS)}")
+    text_version = str(text_version or "").strip()
+    if not text_version:
+        raise ConsentError("text_version: required (the version of the consent text the customer saw)")
+    row = ConsentRecord(customer_id=customer_id, purpose=purpose, granted=granted, text_version=text_version[:64],
+                        channel=channel, actor=actor[:255], at=ctx.now())
+    ctx.session.add(row)
+    ctx.session.flush()
+    if "core_banking" in ctx.hub.connectors:
+        ctx.emit("core_banking", "record_consent", {
+            "customer_id": customer_id, "purpose": purpose, "action": "grant" if granted else "withdraw",
+            "text_version": row.text_version, "channel": channel}, key=f"privacy:consent:{row.id}")
+    ctx.audit(actor, "consent.grant" if granted else "consent.withdraw", f"customer:{customer_id}", "ok",
+              purpose=purpose, text_version=row.text_version, channel=channel)
+    return _present(row)
+
+
+def current(session, customer_id: str) -> dict[str, dict]:
+    """Purpose -> the latest record for the customer."""
+    rows = session.execute(select(ConsentRecord).where(ConsentRecord.customer_id == customer_id)
+                           .order_by(ConsentRecord.id)).scalars()
+    latest: dict[str, dict] = {}
+    for row in rows:
+        latest[row.purpose] = _present(row)
+    return latest
+
+
+def history(session, customer_id: str) -> list[dict]:
+    rows = session.execute(select(ConsentRecord).where(ConsentRecord.customer_id == customer_id)
+                           .order_by(ConsentRecord.id)).scalars()
+    return [_present(r) for r in rows]
+
+
+def gate(system: str, operation: str, payload: dict, ctx) -> str | None:
+    """``decide_action_allowed``: processing under consent is refused unless the purpose is granted now."""
+    action = f"{system}.{operation}"
+    rules = [r for r in config_of(ctx.hub).consent_rules if r.action == action]
+    if not rules:
+        return None
+    payload = payload or {}
+    template = str(payload.get("template") or "")
+    for rule in rules:
+        if rule.templates and not any(fnmatch(template, pattern) for pattern in rule.templates):
+            continue
+        customer_id = payload.get("customer_id")
+        if not customer_id:
+            return f"consent required: {action} for purpose {rule.purpose} needs a customer_id"
+        if ctx.session is None:
+            return f"consent required: {action} cannot be checked outside a transaction"
+        latest = ctx.session.execute(select(ConsentRecord).where(
+            ConsentRecord.customer_id == str(customer_id), ConsentRecord.purpose == rule.purpose)
+            .order_by(ConsentRecord.id.desc()).limit(1)).scalar_one_or_none()
+        if latest is None:
+            return f"consent required: customer {customer_id} never consented to {rule.purpose}"
+        if not latest.granted:
+            return (f"consent withdrawn: customer {customer_id} withdrew {rule.purpose} consent at "
+                    f"{clock.isoformat(latest.at)}")
+    return None

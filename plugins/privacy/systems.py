@@ -1,0 +1,256 @@
+"""One adapter per connected system for data-subject requests: find, export and erase one person.
+
+Reads use each connector's read API (and its SDK client for person-level queries the sync read API has no
+name for); erasures call the connectors directly because a DSR is an explicit admin command. Every erase is
+idempotent: a second run finds nothing left and reports so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import requests
+
+from hub.errors import PermanentError
+from plugins.privacy.config import RetentionRule
+
+BULK = 100
+
+
+@dataclass
+class Subject:
+    email: str
+    customer_id: str | None = None  # the bank's customer id, the hub's external id for people
+    ids: dict = field(default_factory=dict)  # system -> ids found there
+
+
+def retained_by(rules: list[RetentionRule], system: str, records: str, record: dict) -> RetentionRule | None:
+    """The first rule that keeps ``record`` (every ``match`` field holds an accepted value), or None."""
+    for rule in rules:
+        if rule.system != system or rule.records != records:
+            continue
+        ok = True
+        for name, accepted in rule.match.items():
+            value = record.get(name)
+            values = value if isinstance(value, list) else [value]
+            if not any(str(v) in accepted for v in values if v is not None):
+                ok = False
+                break
+        if ok:
+            return rule
+    return None
+
+
+def _kept(records: str, ids: list, rule: RetentionRule) -> dict:
+    return {"records": records, "count": len(ids), "ids": [str(i) for i in ids], "reason": rule.reason}
+
+
+# -- Zendesk ------------------------------------------------------------------------------------------------------
+
+class ZendeskSubject:
+    system = "zendesk"
+
+    def __init__(self, connector):
+        self.connector, self.client = connector, connector.client
+
+    def _delete(self, path: str, params: dict | None = None) -> dict:
+        url = f"{self.client.base_url}/api/v2/{path}"
+
+        def send() -> dict:
+            response = self.client.session.delete(url, params=params)
+            if response.status_code >= 300:
+                raise requests.HTTPError(f"{response.status_code} {response.reason}", response=response)
+            return response.json() if response.content else {}
+
+        return self.client.call(send)
+
+    def users(self, email: str) -> list[dict]:
+        body = self.client.get_json("users/search.json", {"query": f"email:{email}"})
+        return [u for u in body.get("users") or [] if (u.get("email") or "").lower() == email.lower()]
+
+    def tickets(self, user_id) -> list[dict]:
+        return [t for page in self.client.pages(f"users/{int(user_id)}/tickets/requested.json", "tickets")
+                for t in page]
+
+    def export(self, subject: Subject) -> dict:
+        users = self.users(subject.email)
+        data = []
+        for user in users:
+            tickets = self.tickets(user["id"])
+            for ticket in tickets:
+                ticket["comments"] = self.connector.read_comments(ticket["id"])
+            data.append({"user": user, "tickets": tickets})
+        subject.ids[self.system] = [u["id"] for u in users]
+        return {"found": bool(users), "data": data, "exported": {
+            "users": len(users), "tickets": sum(len(d["tickets"]) for d in data),
+            "comments": sum(len(t["comments"]) for d in data for t in d["tickets"])}}
+
+    def erase(self, subject: Subject, rules: list[RetentionRule], key: str) -> dict:
+        erased, kept = {"users": [], "tickets": []}, []
+        users = self.users(subject.email)
+        for user in users:
+            if user.get("role") not in (None, "end-user"):
+                kept.append({"records": "users", "count": 1, "ids": [str(user["id"])],
+                             "reason": f"staff account ({user['role']}): not erased by a customer DSR"})
+                continue
+            keep, drop = [], []
+            for ticket in self.tickets(user["id"]):
+                rule = retained_by(rules, self.system, "tickets", ticket)
+                (keep if rule else drop).append((ticket["id"], rule))
+            for start in range(0, len(drop), BULK):
+                ids = ",".join(str(t) for t, _ in drop[start:start + BULK])
+                self.client.wait_job(self._delete("tickets/destroy_many.json", {"ids": ids})["job_status"]["id"])
+                job = self._delete("deleted_tickets/destroy_many.json", {"ids": ids})
+                self.client.wait_job(job["job_status"]["id"])
+            erased["tickets"] += [str(t) for t, _ in drop]
+            for rule in {id(r): r for _, r in keep}.values():
+                ids = [t for t, r in keep if r is rule]
+                kept.append(_kept("tickets", ids, rule))
+            if keep:
+                kept.append({"records": "users", "count": 1, "ids": [str(user["id"])],
+                             "reason": "requester of retained tickets (kept with them)"})
+                continue
+            self._delete(f"users/{int(user['id'])}.json")
+            erased["users"].append(str(user["id"]))
+        # A run interrupted after the soft delete finishes the permanent deletion now.
+        for page in self.client.pages("deleted_users.json", "deleted_users"):
+            for user in page:
+                if (user.get("email") or "").lower() == subject.email.lower():
+                    erased["users"].append(str(user["id"]))
+        for user_id in dict.fromkeys(erased["users"]):
+            try:
+                self._delete(f"deleted_users/{int(user_id)}.json")
+            except PermanentError as exc:
+                if exc.status != 404:
+                    raise
+        erased["users"] = list(dict.fromkeys(erased["users"]))
+        return {"found": bool(users) or bool(erased["users"]), "erased": erased, "kept": kept}
+
+
+# -- Salesforce ---------------------------------------------------------------------------------------------------
+
+def soql_quote(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+class SalesforceSubject:
+    system = "salesforce"
+
+    def __init__(self, connector):
+        self.connector, self.client = connector, connector.client
+
+    def _query(self, soql: str) -> list[dict]:
+        records = self.client.call(lambda sf: sf.query_all(soql)).get("records") or []
+        for record in records:
+            record.pop("attributes", None)
+        return records
+
+    def contacts(self, email: str) -> list[dict]:
+        fields = ", ".join(self.connector.fields("Contact"))
+        return self._query(f"SELECT {fields} FROM Contact WHERE Email = {soql_quote(email)}")
+
+    def cases(self, contact_ids: list[str]) -> list[dict]:
+        if not contact_ids:
+            return []
+        fields = ", ".join(self.connector.fields("Case"))
+        ids = ", ".join(soql_quote(i) for i in contact_ids)
+        return self._query(f"SELECT {fields} FROM Case WHERE ContactId IN ({ids})")
+
+    def export(self, subject: Subject) -> dict:
+        contacts = self.contacts(subject.email)
+        cases = self.cases([c["Id"] for c in contacts])
+        for case in cases:
+            case["comments"] = self.connector.read_comments(case["Id"])
+        subject.ids[self.system] = [c["Id"] for c in contacts]
+        return {"found": bool(contacts), "data": {"contacts": contacts, "cases": cases}, "exported": {
+            "contacts": len(contacts), "cases": len(cases), "case_comments": sum(len(c["comments"]) for c in cases)}}
+
+    def erase(self, subject: Subject, rules: list[RetentionRule], key: str) -> dict:
+        contacts = self.contacts(subject.email)
+        erased, kept = {"contacts": [], "cases": []}, []
+        for contact in contacts:
+            keep = []
+            for case in self.cases([contact["Id"]]):
+                rule = retained_by(rules, self.system, "cases", case)
+                if rule:
+                    keep.append((case["Id"], rule))
+                    continue
+                self.connector.execute("delete_case", {"case_id": case["Id"]}, f"{key}:case:{case['Id']}")
+                erased["cases"].append(case["Id"])
+            for rule in {id(r): r for _, r in keep}.values():
+                kept.append(_kept("cases", [c for c, r in keep if r is rule], rule))
+            if keep:
+                kept.append({"records": "contacts", "count": 1, "ids": [contact["Id"]],
+                             "reason": "contact of retained cases (kept with them)"})
+                continue
+            try:
+                self.client.call(lambda sf, cid=contact["Id"]: sf.Contact.delete(cid))
+            except PermanentError as exc:
+                if exc.status != 404:
+                    raise
+            erased["contacts"].append(contact["Id"])
+        return {"found": bool(contacts), "erased": erased, "kept": kept}
+
+
+# -- HubSpot ------------------------------------------------------------------------------------------------------
+
+class HubSpotSubject:
+    system = "hubspot"
+
+    def __init__(self, connector):
+        self.connector = connector
+
+    def contact(self, subject: Subject) -> dict | None:
+        found = self.connector.find("customer", subject.email)
+        if found is None and subject.customer_id:
+            found = self.connector.find("customer", subject.customer_id)
+        return found
+
+    def export(self, subject: Subject) -> dict:
+        contact = self.contact(subject)
+        subject.ids[self.system] = [contact["id"]] if contact else []
+        return {"found": contact is not None, "data": {"contact": contact},
+                "exported": {"contacts": 1 if contact else 0}}
+
+    def erase(self, subject: Subject, rules: list[RetentionRule], key: str) -> dict:
+        contact = self.contact(subject)
+        if contact is None:
+            return {"found": False, "erased": {"contacts": []}, "kept": []}
+        self.connector.execute("gdpr_delete_contact", {"contact_id": str(contact["id"])}, f"{key}:contact")
+        return {"found": True, "erased": {"contacts": [str(contact["id"])]}, "kept": [],
+                "note": "GDPR delete: the contact is purged and its email blocklisted by HubSpot"}
+
+
+# -- Core banking -------------------------------------------------------------------------------------------------
+
+class BankSubject:
+    system = "core_banking"
+
+    def __init__(self, connector):
+        self.connector = connector
+
+    def export(self, subject: Subject) -> dict:
+        if not subject.customer_id:
+            return {"found": False, "data": None, "exported": {}}
+        data = self.connector.export_customer(subject.customer_id)
+        counts = {k: len(v) for k, v in data.items() if isinstance(v, list)}
+        return {"found": bool(data.get("found")), "data": data, "exported": {"customer": 1, **counts}}
+
+    def erase(self, subject: Subject, rules: list[RetentionRule], key: str) -> dict:
+        if not subject.customer_id:
+            return {"found": False, "erased": {}, "kept": []}
+        report = self.connector.execute("erase_customer", {"customer_id": subject.customer_id}, f"{key}:customer")
+        kept = [dict(item) for item in report.get("retained") or []]
+        reasons = {r.records: r.reason for r in rules if r.system == self.system}
+        for item in kept:
+            if item.get("records") in reasons:
+                item["reason"] = f"{item.get('reason')}; policy: {reasons[item['records']]}"
+        return {"found": True, "erased": {"fields": report.get("erased_fields") or [],
+                                          "deleted": report.get("deleted") or {}},
+                "kept": kept, "erased_at": report.get("erased_at")}
+
+
+ADAPTERS = {"zendesk": ZendeskSubject, "salesforce": SalesforceSubject, "hubspot": HubSpotSubject,
+            "core_banking": BankSubject}
+# Help desks and CRMs first: the bank's record is what maps the email to the customer id.
+ORDER = ("zendesk", "salesforce", "hubspot", "core_banking")
