@@ -70,12 +70,17 @@ def _create_ticket(ctx, options, external_id: str, kind: str, customer: str, poi
     elif context.get("email"):
         ticket["requester"] = {"name": context.get("name") or context["email"], "email": context["email"]}
     target = {"external_id": external_id}
+    helper = ctx.hub.pm.get_plugin("customer_context")
+    fields = helper.context_fields(ctx.hub, context) if helper is not None and context else {}
+    if fields:
+        ticket["fields"] = fields
     ctx.emit("zendesk", "upsert_ticket", {"external_id": external_id, "ticket": ticket},
              key=f"banking-ticket:{external_id}", order_key=_order_key(target))
     store = ctx.state(PLUGIN)
     store.set(f"ticket:{external_id}", {"kind": kind, "customer_id": customer, "status": "open", "pointer": pointer})
     store.set(pointer, external_id)
-    _publish_context(ctx, target, context)
+    if helper is not None and context:
+        helper.publish_context(ctx, target, context, order_key=_order_key(target), fields_sent=True)
     return target
 
 

@@ -27,13 +27,19 @@ def _ref(target: Mapping) -> str:
     raise ValueError("a ticket target needs ticket_id or external_id")
 
 
+def context_fields(hub, context: Mapping, risk_score: float | None = None) -> dict:
+    """``{field title: value}`` of the context, for a ticket created with its fields already set."""
+    return ticket_fields(context, config_of(hub).fields, risk_score)
+
+
 def publish_context(ctx, target: Mapping, context: Mapping, order_key: str | None = None,
-                    risk_score: float | None = None) -> bool:
+                    risk_score: float | None = None, fields_sent: bool = False) -> bool:
     """Emit the context note (internal) and fields onto one Zendesk ticket — only if the context changed.
 
     :param target: ``{"ticket_id": …}`` or ``{"external_id": …}`` of the ticket.
     :param context: ``event.enrichment["customer"]``.
     :param order_key: keeps the note behind the action that creates the ticket.
+    :param fields_sent: the caller's own write already carries ``context_fields`` (saves one update).
     :return: True if a note was emitted.
     """
     config = config_of(ctx.hub)
@@ -52,7 +58,7 @@ def publish_context(ctx, target: Mapping, context: Mapping, order_key: str | Non
                      key=f"context-risk:{ref}:{fields[risk_title]}", order_key=order_key)
         return False
     version = int(known.get("version", 0)) + 1
-    if fields:
+    if fields and not fields_sent:
         ctx.emit("zendesk", "update_ticket", {**target, "fields": fields}, key=f"context-fields:{ref}:{version}",
                  order_key=order_key)
     ctx.emit("zendesk", "add_comment", {**target, "body": note, "public": False},

@@ -112,14 +112,17 @@ def _open_ticket(ctx, config, alert: Mapping, case: dict, context: Mapping, orde
         ticket["requester_id"] = context["zendesk_user_id"]
     elif context.get("email"):
         ticket["requester"] = {"name": context.get("name") or context["email"], "email": context["email"]}
+    helper = _context_helper(ctx)
+    fields = helper.context_fields(ctx.hub, context) if helper is not None and context else {}
     if config.ticket.risk_score_field:
-        ticket["fields"] = {config.ticket.risk_score_field: round(float(alert.get("risk_score") or 0), 4)}
+        fields[config.ticket.risk_score_field] = round(float(alert.get("risk_score") or 0), 4)
+    if fields:
+        ticket["fields"] = fields
     ctx.emit("zendesk", "upsert_ticket", {"external_id": case["external_id"], "ticket": ticket},
              key=f"fraud-ticket:{case['external_id']}", order_key=order_key)
-    helper = _context_helper(ctx)
     if helper is not None and context:
         helper.publish_context(ctx, {"external_id": case["external_id"]}, context, order_key=order_key,
-                               risk_score=float(alert.get("risk_score") or 0))
+                               fields_sent=True)
 
 
 def _pick_card(alert: Mapping, context: Mapping) -> tuple[dict | None, str | None]:

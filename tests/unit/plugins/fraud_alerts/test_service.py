@@ -29,7 +29,8 @@ def test_first_alert_opens_an_urgent_case_ticket_with_context(make_hub):
     ticket = upsert["payload"]["ticket"]
     assert ticket["priority"] == "urgent" and "compliance_fraud" in ticket["tags"]
     assert ticket["comment"]["public"] is False and ticket["requester_id"] == 501
-    assert ticket["fields"] == {"Risk score": 0.7}
+    assert ticket["fields"] == {"Segment": "end_user", "KYC status": "verified", "Account status": "active",
+                                "Risk score": 0.7}
     [note] = h.actions("zendesk", "add_comment")
     assert note["payload"]["body"].startswith("Customer context") and note["payload"]["public"] is False
     # every write about the case shares one order key, so nothing overtakes the ticket's creation
