@@ -27,7 +27,7 @@ def customer_ref(event) -> tuple[str | None, str | None, int | None]:
         return (str(customer) if customer else None), None, None
     ticket = ticket_of(data)
     requester = ticket.get("requester") if isinstance(ticket.get("requester"), Mapping) else {}
-    customer = ticket.get("customer_id") or requester.get("external_id")
+    customer = ticket.get("customer_id") or requester.get("customer_id") or requester.get("external_id")
     email = ticket.get("requester_email") or requester.get("email")
     system = str(data.get("system") or ticket.get("system") or event.source)
     requester_id = ticket.get("requester_id") if system in ("zendesk", "sync") else None

@@ -77,13 +77,18 @@ def handle_ticket_event(event, ctx) -> None:
         return
     ticket = ticket_of(event.data)
     system = str(event.data.get("system") or ticket.get("system") or event.source)
-    if system not in ("zendesk", "sync") or ticket.get("id") is None:
+    links = ticket.get("links") if isinstance(ticket.get("links"), Mapping) else {}
+    zendesk_id = ticket.get("id") if system in ("zendesk", "sync") else links.get("zendesk")
+    if zendesk_id is None:
         return
     if str(ticket.get("status") or "").lower() in ("solved", "closed", "deleted"):
         return
-    # Tickets the hub created are known by external id: the same ref their creator used, so no second note.
-    target = {"external_id": ticket["external_id"]} if ticket.get("external_id") else {"ticket_id": ticket["id"]}
-    publish_context(ctx, target, context, order_key=f"zendesk:ticket:{ticket['id']}")
+    # A ticket the hub created is tracked under its external id (the ref its creator used), so its echo
+    # adds no second note; any other ticket by its Zendesk id (sync events carry canonical ids there).
+    external_id = ticket.get("external_id")
+    known = external_id and ctx.state(PLUGIN).get(f"note:{_ref({'external_id': external_id})}")
+    target = {"external_id": external_id} if known else {"ticket_id": zendesk_id}
+    publish_context(ctx, target, context, order_key=f"zendesk:ticket:{zendesk_id}")
 
 
 def ensure_fields(hub) -> None:

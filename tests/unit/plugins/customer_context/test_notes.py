@@ -44,3 +44,14 @@ def test_hub_tickets_are_tracked_by_external_id(make_hub):
     # the help desk's echo of the ticket the hub created: same context, so no second note
     h.run("ticket.created", ticket_event(external_id="fraud-CUST-0001-A"), source="zendesk")
     assert len([a for a in h.actions("zendesk", "add_comment") if a["key"].startswith("context-note:")]) == 1
+
+
+def test_sync_events_with_canonical_ids_note_the_zendesk_ticket(make_hub):
+    h = Harness(make_hub, {"customer_context": {}})
+    data = {"system": "zendesk", "id": "42", "external_id": "zendesk-42", "status": "open",
+            "requester": {"email": "x@example.org", "customer_id": "CUST-0001"}, "links": {"zendesk": "42"}}
+    h.run("ticket.created", data, source="sync")
+    h.run("ticket.updated", {**data, "system": "salesforce", "id": "500A", "links": {"zendesk": "42"}},
+          source="sync")
+    [note] = h.actions("zendesk", "add_comment")
+    assert note["payload"]["ticket_id"] == "42" and "external_id" not in note["payload"]
