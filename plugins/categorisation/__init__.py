@@ -4,8 +4,9 @@ Hooks: ``decide_category`` (rules, then the model), ``decide_priority`` (the fir
 one, else None), ``enrich_event`` (the decision for ``ticket.created``,
 so every plugin's ``on_event`` sees it in ``event.enrichment["category"]``), ``on_event`` (category tag,
 "Category" field and group on the help desk, the field on linked CRM records; agents' changes of the field
-recorded as corrections for the next training run) and ``on_startup`` (loads the model, so a broken model
-is reported at start rather than on the first ticket).
+recorded as corrections for the next training run), ``on_action_done`` (the same for tickets the hub
+creates itself with a category, which never come back as ``ticket.created``) and ``on_startup`` (loads the
+model, so a broken model is reported at start rather than on the first ticket).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from plugins.categorisation.service import (
     get_model,
     on_ticket_created,
     on_ticket_updated,
+    on_ticket_written,
     rules_view,
     ticket_of,
 )
@@ -62,3 +64,8 @@ def on_event(event, ctx):
         on_ticket_created(event, ctx)
     elif event.type == "ticket.updated":
         on_ticket_updated(event, ctx)
+
+
+@hookimpl
+def on_action_done(action, result, ctx):
+    on_ticket_written(action, result, ctx)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from pathlib import Path
+from types import SimpleNamespace
 
 from plugins.categorisation.config import Config
 from plugins.categorisation.corrections import default_path, record_correction
@@ -13,6 +14,7 @@ from plugins.categorisation.rules import evaluate, ticket_text
 
 PLUGIN = "categorisation"
 CRM_OPERATIONS = {"salesforce": "update_case", "hubspot": "update_ticket"}
+HUB_CREATES = frozenset({"create_ticket", "upsert_ticket"})
 _TEXT_KEPT = 4000  # enough of the ticket to learn from if an agent corrects it
 
 _models: dict[tuple[str, int], Model] = {}
@@ -165,6 +167,33 @@ def on_ticket_created(event, ctx) -> None:
             store.set(f"alias:{target}:{record_id}", home)
     ctx.audit(PLUGIN, "categorise", home, category or config.triage_tag,
               confidence=decision.get("confidence"), source=decision.get("source"))
+
+
+def on_ticket_written(action, result, ctx) -> None:
+    """A help-desk ticket the hub created itself (e.g. from a banking or fraud event) gets its category too.
+
+    Echo suppression keeps such tickets from coming back as ``ticket.created``, so the created record (the
+    action payload plus the id the connector returned) is categorised here. Only tickets created with a
+    category (a tag or ``category`` value) are taken: the creating plugin knows what the ticket is about, and
+    a ticket pushed by sync from another system was categorised there through its own ``ticket.created``.
+    """
+    if action.system != "zendesk" or action.operation not in HUB_CREATES or not isinstance(result, Mapping):
+        return
+    if result.get("created") is False or result.get("id") is None:
+        return  # an upsert that found the ticket already there: categorised when it was created
+    ticket = dict(ticket_of(action.payload))
+    if given_category(ticket) is None:
+        return
+    config = config_of(ctx.hub)
+    fields = ticket.get("fields")
+    if isinstance(fields, Mapping) and fields.get(config.category_field):
+        return  # the creator wrote the field itself
+    ticket["id"] = str(result["id"])
+    if action.payload.get("external_id"):
+        ticket.setdefault("external_id", action.payload["external_id"])
+    created = SimpleNamespace(source=action.system, type="ticket.created", enrichment={},
+                              data={**ticket, "system": action.system})
+    on_ticket_created(created, ctx)
 
 
 def changed_category(ticket: Mapping, field_title: str) -> str | None:

@@ -143,3 +143,55 @@ def test_updates_for_unknown_tickets_or_values_are_ignored(run):
     send("ticket.created", STOLEN)
     send("ticket.updated", {**STOLEN, "fields": {"Category": "loans"}})
     assert not (hub.settings.data_dir / "categorisation" / "corrections.jsonl").exists()
+
+
+class CreatingZendesk:
+    """A Zendesk connector stand-in: ``upsert_ticket`` creates ticket 777 the first time, then finds it."""
+
+    name = "zendesk"
+
+    def __init__(self):
+        self.seen: set[str] = set()
+
+    def execute(self, operation, payload, idempotency_key):
+        created = payload.get("external_id") not in self.seen
+        self.seen.add(payload.get("external_id"))
+        return {"id": "777", "updated_at": "2026-11-28T12:00:00Z", "created": created}
+
+    def check(self):
+        return {"ok": True, "detail": "fake"}
+
+    @hookimpl
+    def register_connectors(self, hub):
+        return self
+
+
+FROZEN_TICKET = {"subject": "Account ACC-1 frozen", "comment": {"body": "Frozen by the bank", "public": False},
+                 "priority": "high", "tags": ["account_access", "account_frozen"]}
+
+
+def write_through_outbox(hub, payload, key):
+    from hub.pipeline import process_next_action
+    with hub.db.session() as session:
+        EventContext(hub, session).emit("zendesk", "upsert_ticket", payload, key=key)
+    while process_next_action(hub, "test"):
+        pass
+
+
+def test_ticket_the_hub_creates_with_a_category_gets_the_field(run):
+    hub, _, outbox = run(extra=[CreatingZendesk()])
+    write_through_outbox(hub, {"external_id": "account-frozen-ACC-1", "ticket": FROZEN_TICKET}, "bank:1")
+    updates = [payload for system, op, payload in outbox() if op == "update_ticket"]
+    assert updates == [{"ticket_id": "777", "tags_add": ["account_access"], "fields": {"Category": "account_access"}}]
+    # the same upsert again finds the ticket: nothing new
+    write_through_outbox(hub, {"external_id": "account-frozen-ACC-1", "ticket": FROZEN_TICKET}, "bank:2")
+    assert len([1 for _, op, _ in outbox() if op == "update_ticket"]) == 1
+
+
+def test_hub_tickets_without_a_category_or_with_the_field_set_are_left_alone(run):
+    hub, _, outbox = run(extra=[CreatingZendesk()])
+    plain = {**FROZEN_TICKET, "tags": ["from_hub"]}
+    write_through_outbox(hub, {"external_id": "plain-1", "ticket": plain}, "bank:1")
+    done = {**FROZEN_TICKET, "fields": {"Category": "account_access"}}
+    write_through_outbox(hub, {"external_id": "done-1", "ticket": done}, "bank:2")
+    assert [op for _, op, _ in outbox()] == ["upsert_ticket", "upsert_ticket"]
