@@ -3,11 +3,16 @@ read back from the Zendesk and bank emulators, the fraud team's webhook receiver
 
 from __future__ import annotations
 
+import json
+import time
+from pathlib import Path
+
 import pytest
+import stripe
 from sqlalchemy import select
 
 from hub.db import AuditEntry
-from tests.support.banking_stack import start_stack, stop_stack
+from tests.support.banking_stack import STRIPE_SECRET, start_stack, stop_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -132,3 +137,22 @@ def test_policy_keeps_cards_active_below_threshold_or_outside_segments(freezing_
     assert stack.card("CARD-0003-01")["status"] == "active"  # an investor: not in the policy's segments
     skipped = audit_rows(stack.hub, "card.auto_freeze")
     assert sorted(r.outcome for r in skipped) == ["skipped", "skipped"]
+
+
+def test_stripe_early_fraud_warning_opens_a_case(stack):
+    fixtures = Path(__file__).parents[1] / "fixtures/webhooks/stripe"
+    warning = json.loads((fixtures / "openapi_radar.early_fraud_warning.json").read_text())
+    warning["metadata"] = {"customer_id": "CUST-0002"}
+    event = json.loads((fixtures / "openapi_event.json").read_text())
+    event.update(id="evt_e2e_efw_1", type="radar.early_fraud_warning.created", created=int(time.time()),
+                 data={"object": warning})
+    payload = json.dumps(event)
+    header = stripe.WebhookSignature.generate_signature_header(payload, STRIPE_SECRET)
+    answer = stack.http.post(stack.hub_url + "/webhooks/stripe", data=payload.encode(), timeout=10,
+                             headers={"Stripe-Signature": header, "Content-Type": "application/json"})
+    assert answer.status_code == 202, answer.text
+    stack.settle()
+    [ticket] = fraud_tickets(stack)
+    assert ticket["external_id"] == f"fraud-CUST-0002-{warning['id']}"
+    assert ticket["priority"] == "urgent" and "compliance_fraud" in ticket["tags"]
+    assert len(stack.receiver.bodies) == 1

@@ -60,11 +60,15 @@ def connector_overrides(sandbox_url: str, per_minute: int = 6000) -> dict:
     }
 
 
+STRIPE_SECRET = "whsec_e2e_banking_stack_stripe"
+
+
 @dataclass
 class Stack:
     sandbox: object
     hub: object
     receiver: Receiver
+    hub_url: str
     http: requests.Session = field(default_factory=requests.Session)
 
     @property
@@ -147,10 +151,10 @@ def start_stack(make_hub, plugins: dict, per_minute: int = 6000, threads: int | 
     receiver = Receiver()
     resolved = {name: (block(receiver) if callable(block) else block) for name, block in plugins.items()}
     overrides = {"connectors": connector_overrides(sandbox.url, per_minute), "plugins": resolved,
-                 "webhooks": {"banking_secrets": [DEFAULT_WEBHOOK_SECRET]}}
+                 "webhooks": {"banking_secrets": [DEFAULT_WEBHOOK_SECRET], "stripe_secrets": [STRIPE_SECRET]}}
     if threads:
         overrides["workers"] = {"inbox_threads": threads, "outbox_threads": threads}
     hub = make_hub(overrides=overrides)
     running = start_hub_in_thread(hub, workers=True, scheduler=False)
     sandbox.sandbox.webhook_target = running.url + "/webhooks/banking"
-    return Stack(sandbox, hub, receiver), running
+    return Stack(sandbox, hub, receiver, running.url), running
