@@ -18,9 +18,10 @@ def connectors_for(url: str, systems=("zendesk", "salesforce", "hubspot")) -> di
     blocks = {
         "zendesk": {"base_url": url, "subdomain": "sandbox", "email": "agent@sandbox.test", "token": "sandbox-token",
                     "read_timeout": 5.0, "overlap_seconds": 5},
-        "salesforce": {"instance_url": url, "session_id": "sandbox-session", "read_timeout": 5.0,
+        "salesforce": {"instance_url": url, "session_id": "sandbox-session", "read_timeout": 5.0, "limit_pause_seconds": 1,
                        "overlap_seconds": 5},
-        "hubspot": {"base_url": url, "access_token": "sandbox-token", "read_timeout": 5.0, "overlap_seconds": 5},
+        "hubspot": {"base_url": url, "access_token": "sandbox-token", "read_timeout": 5.0, "overlap_seconds": 5,
+                    "daily_limit_pause_seconds": 1},
         "core_banking": {"base_url": f"{url}/bank/v1", "api_key": "sandbox-key", "read_timeout": 5.0},
     }
     return {name: blocks[name] for name in systems}
