@@ -38,5 +38,5 @@ def on_startup(hub):
     ensure_fields(hub)
 
 
-__all__ = ["Config", "__version__", "context_fields", "enrich_event", "ensure_fields", "mask_pans", "on_event", "on_startup",
-           "publish_context", "render_note", "ticket_fields"]
+__all__ = ["Config", "__version__", "context_fields", "enrich_event", "ensure_fields", "mask_pans", "on_event",
+           "on_startup", "publish_context", "render_note", "ticket_fields"]
