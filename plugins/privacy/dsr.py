@@ -85,11 +85,6 @@ def record_request(hub, kind: str, email: str, actor: str = ACTOR) -> DsrRequest
         return found
 
 
-def _save_steps(hub, request_id: str, steps: dict) -> None:
-    with hub.db.session() as session:
-        session.get(DsrRequest, request_id).steps = dumps(steps)
-
-
 def _subject(hub, email: str, steps: dict) -> Subject:
     known = steps.get("_subject") or {}
     subject = Subject(email=email, customer_id=known.get("customer_id"), ids=dict(known.get("ids") or {}))

@@ -1,0 +1,178 @@
+"""GDPR data-subject requests on the seeded sandbox: `deskbridge dsr export|erase` through the CLI and run_dsr,
+with every system checked afterwards through its real SDK/API: the subject is gone everywhere except the
+retained records the report lists."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+import requests
+from click.testing import CliRunner
+
+from hub.cli import cli
+from hub.inbox import store_event
+from hub.sandbox.salesforce.seeding import CASE_SHARE
+from hub.sandbox.seed import build_dataset
+from plugins.privacy.dsr import run_dsr
+from tests.conftest import BANKING_SECRET
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+REPO = Path(__file__).resolve().parents[2]
+TIMEOUT = 10
+FRAUD = "compliance_fraud"
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    from hub.sandbox.server import start_in_thread
+    running = start_in_thread(port=0)
+    requests.post(f"{running.url}/_sandbox/seed", timeout=60).raise_for_status()
+    yield running
+    running.stop()
+
+
+def subjects(sandbox) -> tuple:
+    """From the seeded data: (a customer with tickets and Salesforce cases but no fraud case, a customer with a
+    fraud ticket that is also a Salesforce case and other tickets besides)."""
+    anchor = sandbox.sandbox.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    dataset = build_dataset(7, anchor=anchor)
+    tickets = defaultdict(list)
+    for index, ticket in enumerate(dataset.tickets):
+        tickets[ticket.customer_id].append((ticket.category, index % CASE_SHARE == 0))
+    plain = next(c for c in dataset.customers if len(tickets[c.id]) >= 2 and any(sf for _, sf in tickets[c.id])
+                 and all(category != FRAUD for category, _ in tickets[c.id]))
+    mixed = next(c for c in dataset.customers if (FRAUD, True) in tickets[c.id]
+                 and any(category != FRAUD for category, _ in tickets[c.id]))
+    return plain, mixed
+
+
+@pytest.fixture
+def config_dir(tmp_path, sandbox):
+    folder = tmp_path / "config"
+    folder.mkdir()
+    (folder / "hub.yaml").write_text(f"""
+extends: {REPO / "config" / "test" / "hub.yaml"}
+data_dir: {tmp_path / "data"}
+connectors:
+  zendesk: {{base_url: "{sandbox.url}", subdomain: sandbox, email: agent@sandbox.test, token: {{$env: ZD_TOKEN}}}}
+  salesforce: {{instance_url: "{sandbox.url}", session_id: {{$env: SF_SESSION}}}}
+  hubspot: {{base_url: "{sandbox.url}", access_token: {{$env: HS_TOKEN}}}}
+  core_banking: {{base_url: "{sandbox.url}/bank/v1", api_key: {{$env: BANK_KEY}}}}
+plugins:
+  privacy: {{}}
+""")
+    return folder
+
+
+ENV = {"ZD_TOKEN": "sandbox-token", "SF_SESSION": "sandbox-session", "HS_TOKEN": "sandbox-token",
+       "BANK_KEY": "sandbox-key", "DESKBRIDGE_BANKING_WEBHOOK_SECRET": BANKING_SECRET}
+
+
+@pytest.fixture
+def hub(config_dir, monkeypatch):
+    from hub import plugins
+    from hub.runtime import Hub
+    from hub.settings import load_settings
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("DESKBRIDGE_DATA_DIR", raising=False)
+    running = Hub(load_settings(config_dir, plugin_models=plugins.config_models()))
+    yield running
+    running.stop()
+
+
+def dsr(config_dir, *args) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["dsr", *args, "--config", str(config_dir)], env=ENV, catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def presence(hub, email: str, customer_id: str) -> dict:
+    """What each system still holds about the person, read through the connectors' own clients."""
+    zd, sf, hs, bank = (hub.connectors[n] for n in ("zendesk", "salesforce", "hubspot", "core_banking"))
+    users = [u for u in zd.client.get_json("users/search.json", {"query": f"email:{email}"})["users"]
+             if u["email"] == email]
+    tickets = [t for u in users for page in zd.client.pages(f"users/{u['id']}/tickets/requested.json", "tickets")
+               for t in page]
+    contacts = sf.client.call(lambda s: s.query_all(
+        f"SELECT Id FROM Contact WHERE Email = '{email}'"))["records"]
+    ids = ", ".join(f"'{c['Id']}'" for c in contacts)
+    cases = sf.client.call(lambda s: s.query_all(
+        f"SELECT Id, Category__c FROM Case WHERE ContactId IN ({ids})"))["records"] if contacts else []
+    customer = bank.get_customer(customer_id)
+    txns = [t for page in bank.client.pages(f"customers/{customer_id}/transactions") for t in page]
+    return {"zendesk_users": len(users), "zendesk_tickets": sorted(tuple(sorted(t["tags"])) for t in tickets),
+            "sf_contacts": len(contacts), "sf_cases": sorted(c["Category__c"] or "" for c in cases),
+            "hubspot_contact": hs.find("customer", email) is not None,
+            "bank_email": customer["email"], "bank_status": customer["status"], "bank_transactions": len(txns)}
+
+
+def test_export_then_erase_through_the_cli(hub, config_dir, tmp_path, sandbox):
+    person, _ = subjects(sandbox)
+    with hub.db.session() as session:
+        store_event(session, "banking", "evt-dsr-1", "payment.failed", {"data": {
+            "payment_id": "PAY-1", "customer_id": person.id, "amount": "5.00", "currency": "EUR",
+            "failure_code": "insufficient_funds"}})
+    before = presence(hub, person.email, person.id)
+    assert before["zendesk_users"] == 1 and before["zendesk_tickets"] and before["hubspot_contact"]
+    assert before["sf_contacts"] == 1 and before["sf_cases"]
+    assert before["bank_email"] == person.email
+
+    code, output = dsr(config_dir, "export", "--email", person.email, "--out", str(tmp_path / "export.json"))
+    assert code == 0, output
+    report = json.loads(output)
+    assert report["status"] == "completed"
+    assert {s: v["status"] for s, v in report["systems"].items()} == {
+        "zendesk": "done", "salesforce": "done", "hubspot": "done", "core_banking": "done", "hub": "done"}
+    assert report["systems"]["zendesk"]["exported"]["tickets"] == len(before["zendesk_tickets"])
+    exported = json.loads((tmp_path / "export.json").read_text())["data"]
+    assert exported["core_banking"]["customer"]["email"] == person.email
+    assert exported["hubspot"]["contact"]["properties"]["email"] == person.email
+    assert exported["hub"]["inbox"][0]["payload"]["data"]["payment_id"] == "PAY-1"
+
+    code, output = dsr(config_dir, "erase", "--email", person.email)
+    assert code == 0, output
+    report = json.loads(output)
+    assert report["status"] == "completed" and person.email not in output
+    after = presence(hub, person.email, person.id)
+    assert after == {"zendesk_users": 0, "zendesk_tickets": [], "sf_contacts": 0, "sf_cases": [],
+                     "hubspot_contact": False, "bank_email": None, "bank_status": "erased",
+                     "bank_transactions": before["bank_transactions"]}
+    kept = {k["records"] for k in report["systems"]["core_banking"]["kept"]}
+    assert "transactions" in kept and all(k["reason"] for k in report["systems"]["core_banking"]["kept"])
+    assert report["systems"]["hub"]["erased"]["inbox_payloads"] == 1
+    saved = Path(report["report_file"])
+    assert saved.is_file() and saved.parent == tmp_path / "data" / "dsr"
+
+    # Running it again is harmless: nothing is left to find.
+    code, output = dsr(config_dir, "erase", "--email", person.email)
+    again = json.loads(output)
+    assert code == 0 and again["status"] == "completed"
+    assert not any(again["systems"][s]["found"] for s in ("zendesk", "salesforce", "hubspot"))
+
+
+def test_erase_keeps_only_the_listed_fraud_records(hub, sandbox):
+    _, person = subjects(sandbox)
+    before = presence(hub, person.email, person.id)
+    assert any(FRAUD in tags for tags in before["zendesk_tickets"]) and FRAUD in before["sf_cases"]
+    report = json.loads(run_dsr(hub, "erase", person.email, None))
+    assert report["status"] == "completed"
+    after = presence(hub, person.email, person.id)
+    # Zendesk: only the fraud tickets (and their requester) remain, and the report says so and why.
+    assert after["zendesk_tickets"] and all(FRAUD in tags for tags in after["zendesk_tickets"])
+    kept = report["systems"]["zendesk"]["kept"]
+    kept_tickets = next(k for k in kept if k["records"] == "tickets")
+    assert kept_tickets["count"] == len(after["zendesk_tickets"]) and "fraud" in kept_tickets["reason"]
+    assert {k["records"] for k in kept} == {"tickets", "users"}
+    assert len(report["systems"]["zendesk"]["erased"]["tickets"]) == (
+        len(before["zendesk_tickets"]) - len(after["zendesk_tickets"]))
+    # Salesforce: only the fraud cases (and their contact) remain; every other case is deleted.
+    assert after["sf_cases"] == [c for c in before["sf_cases"] if c == FRAUD] and after["sf_contacts"] == 1
+    sf_kept = {k["records"]: k for k in report["systems"]["salesforce"]["kept"]}
+    assert sf_kept["cases"]["count"] == len(after["sf_cases"]) and "fraud" in sf_kept["cases"]["reason"]
+    # HubSpot and the bank: the person is gone; the bank keeps the ledger it lists.
+    assert after["hubspot_contact"] is False and after["bank_email"] is None
+    assert after["bank_transactions"] == before["bank_transactions"]
+    assert any(k["records"] == "transactions" for k in report["systems"]["core_banking"]["kept"])
