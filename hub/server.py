@@ -32,7 +32,14 @@ class RunningHub:
     thread: threading.Thread
 
     def stop(self) -> None:
+        # waitress's loop runs until its socket map is empty: close the listener and every open channel.
         self.server.close()
+        for channel in list(self.server._map.values()):
+            try:
+                channel.close()
+            except OSError:
+                pass
+        self.server.task_dispatcher.shutdown(timeout=5)
         self.thread.join(5)
         self.hub.stop()
 
