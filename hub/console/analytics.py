@@ -1,7 +1,8 @@
 """Figures for the dashboard, the admin API and ``/metrics``, read from the analytics store and the core tables.
 
-One grouped query over ``analytics_tickets`` (by creation day and category) yields every ticket figure; the
-per-category and per-day views are folded from it in Python, so the dashboard stays one scan however it is cut.
+Ticket figures come from ``analytics_daily`` (running sums per creation day and category, kept by the analytics
+plugin): at most days × categories rows are read however many tickets exist, and the per-category and per-day
+views are folded from them in Python.
 """
 
 from __future__ import annotations
@@ -9,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 
 from hub import clock
-from hub.console.models import AnalyticsEvent, AnalyticsTicket
+from hub.console.models import AnalyticsDaily, AnalyticsEvent, AnalyticsTicket
+from hub.console.rollup import SUMS
 from hub.db import AuditEntry, DeadLetter, InboxEvent, OutboxAction
 
 CATEGORIES = ("payments", "cards", "disputes", "fees", "kyc_verification", "account_management", "account_access",
@@ -79,17 +81,11 @@ def day_range(days: int, now: datetime | None = None) -> list[str]:
 def ticket_figures(db, days: int = 30, now: datetime | None = None) -> TicketFigures:
     """Ticket figures for tickets created in the last ``days`` days (UTC), by category and by day."""
     span = day_range(days, now)
-    t = AnalyticsTicket
-    one = lambda cond: func.sum(case((cond, 1), else_=0))  # noqa: E731 — a counting column
-    rows = db.execute(
-        select(t.created_day, t.category, func.count(), func.count(t.frt_seconds), func.sum(t.frt_seconds),
-               func.count(t.resolution_seconds), func.sum(t.resolution_seconds), one(t.sla_state == "met"),
-               one(t.sla_state == "breached"), one(t.csat == "good"), one(t.csat == "bad"))
-        .where(t.created_day >= span[0], t.created_day <= span[-1], t.status != "deleted")
-        .group_by(t.created_day, t.category)
-    ).all()
+    d = AnalyticsDaily
+    rows = db.execute(select(d.day, d.category, *[d.__table__.c[name] for name in SUMS])
+                      .where(d.day >= span[0], d.day <= span[-1])).all()
     figures = TicketFigures(days=span, by_category={c: Bucket() for c in CATEGORIES},
-                            by_day={d: Bucket() for d in span})
+                            by_day={day: Bucket() for day in span})
     for day, category, *sums in rows:
         cell = Bucket(*(int(value or 0) for value in sums))
         figures.total.add(cell)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.db import PK, Base
@@ -109,3 +109,21 @@ class AnalyticsEvent(Base):
     type: Mapped[str] = mapped_column(String(100))
     at: Mapped[datetime]
     summary: Mapped[str] = mapped_column(String(255), default="")
+
+
+class AnalyticsDaily(Base):
+    """Running sums per (creation day, category), kept in step with ``analytics_tickets`` by the analytics plugin
+    in the same transaction, so the dashboard reads at most days × categories rows however many tickets exist."""
+
+    __tablename__ = "analytics_daily"
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    category: Mapped[str] = mapped_column(String(40), primary_key=True)  # "" = uncategorised
+    volume: Mapped[int] = mapped_column(BigInteger, default=0)
+    responded: Mapped[int] = mapped_column(BigInteger, default=0)
+    frt_sum: Mapped[int] = mapped_column(BigInteger, default=0)
+    resolved: Mapped[int] = mapped_column(BigInteger, default=0)
+    resolution_sum: Mapped[int] = mapped_column(BigInteger, default=0)
+    sla_met: Mapped[int] = mapped_column(BigInteger, default=0)
+    sla_breached: Mapped[int] = mapped_column(BigInteger, default=0)
+    csat_good: Mapped[int] = mapped_column(BigInteger, default=0)
+    csat_bad: Mapped[int] = mapped_column(BigInteger, default=0)

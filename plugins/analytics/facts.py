@@ -13,6 +13,7 @@ from datetime import datetime
 from types import SimpleNamespace
 
 from hub.clock import parse_time
+from hub.console import rollup
 from hub.console.models import AnalyticsAlias, AnalyticsEvent, AnalyticsTicket
 from hub.logs import mask_pans
 
@@ -139,7 +140,10 @@ def record_event(event, ctx) -> None:
         ticket = _ticket_of(data)
         key = resolve(session, _aliases(str(data.get("system") or event.source), ticket))
         if key is not None:
-            session.get(AnalyticsTicket, key).status = "deleted"
+            row = session.get(AnalyticsTicket, key)
+            before = rollup.contribution(row)
+            row.status = "deleted"
+            rollup.apply(session, before, None)
             _log(session, event, key, None, "ticket deleted", at)
     elif event.source in BANKING_SOURCES:
         customer = data.get("customer_id")
@@ -156,6 +160,7 @@ def record_ticket(session, system: str, data: Mapping, enrichment: Mapping, even
     aliases = _aliases(system, ticket)
     key = resolve(session, aliases) or aliases[0][:160]
     row = session.get(AnalyticsTicket, key)
+    before = rollup.contribution(row)
     created = _time(ticket, "created_at", default=at)
     if row is None:
         row = AnalyticsTicket(key=key, system=system, record_id=str(ticket["id"])[:64], created_at=created,
@@ -182,6 +187,7 @@ def record_ticket(session, system: str, data: Mapping, enrichment: Mapping, even
     links = json.loads(row.links or "{}")
     links.update({a.split(":", 1)[0]: a.split(":", 1)[1] for a in aliases if not a.startswith("ext:")})
     row.links = json.dumps(links, sort_keys=True)
+    rollup.apply(session, before, rollup.contribution(row))
     _remember(session, key, aliases)
     _log(session, event, key, row.customer_id, f"{event.type}: {status}"
          + (f", {row.priority}" if row.priority else "") + (f", {row.category}" if row.category else ""), at)
@@ -216,8 +222,10 @@ def _comment(ctx, system: str, data: Mapping, event) -> None:
     agent_roles = {r.lower() for r in _config(ctx).agent_roles}
     row = session.get(AnalyticsTicket, key) if key else None
     if row is not None and role in agent_roles and public and row.first_response_at is None:
+        before = rollup.contribution(row)
         row.first_response_at = max(at, row.created_at)
         row.frt_seconds = int((row.first_response_at - row.created_at).total_seconds())
+        rollup.apply(session, before, rollup.contribution(row))
     who = "agent" if role in agent_roles else (role or "unknown")
     _log(session, event, key or (aliases[0][:160] if aliases else None), row.customer_id if row else None,
          f"{'public' if public else 'internal'} comment by {who}", at)
@@ -233,7 +241,9 @@ def _csat(session, system: str, data: Mapping, event, at: datetime) -> None:
     score = csat_of(rating.get("score") if "score" in rating else rating.get("rating"))
     row = session.get(AnalyticsTicket, key) if key else None
     if row is not None and score:
+        before = rollup.contribution(row)
         row.csat, row.csat_at = score, at
+        rollup.apply(session, before, rollup.contribution(row))
     _log(session, event, key, row.customer_id if row else None, f"satisfaction rated {score or 'unreadable'}", at)
 
 
@@ -243,10 +253,12 @@ def _sla(session, data: Mapping, event, at: datetime) -> None:
     key = resolve(session, aliases)
     row = session.get(AnalyticsTicket, key) if key else None
     if row is not None:
+        before = rollup.contribution(row)
         if event.type == "sla.breached":
             row.sla_state = "breached"
         elif row.sla_state == "running":
             row.sla_state = "at_risk"
+        rollup.apply(session, before, rollup.contribution(row))
     target = str(data.get("target") or "").replace("_", " ")
     _log(session, event, key, row.customer_id if row else None,
          f"SLA {target} {'breached' if event.type == 'sla.breached' else 'warning'}".replace("  ", " "), at)

@@ -169,5 +169,10 @@ def test_prometheus_exposes_the_figures(console_app, console_hub):
 def test_deleted_tickets_leave_the_figures(signed_in, console_hub):
     _seed(console_hub)
     with console_hub.db.session() as db:
-        db.execute(update(AnalyticsTicket).where(AnalyticsTicket.key == "hubspot:h1").values(status="deleted"))
-    assert signed_in.get("/admin/dashboard.json?days=7").json["tickets"]["total"]["volume"] == 2
+        store_event(db, "sync", "gone", "ticket.deleted", {"data": {"system": "hubspot", "id": "h1"}})
+    while process_next_event(console_hub, "test"):
+        pass
+    data = signed_in.get("/admin/dashboard.json?days=7").json
+    assert data["tickets"]["total"]["volume"] == 2 and data["tickets"]["by_category"]["fees"]["volume"] == 0
+    with console_hub.db.session() as db:
+        assert db.get(AnalyticsTicket, "hubspot:h1").status == "deleted"
