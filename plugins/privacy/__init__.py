@@ -25,11 +25,25 @@ def register_jobs(hub):
 
 
 @hookimpl
+def enrich_event(event, ctx):
+    """The bank's current consents of the event's customer (a withdrawal at the bank counts at once)."""
+    from plugins.privacy.consents import bank_consents
+    return bank_consents(event, ctx)
+
+
+@hookimpl
+def on_event(event, ctx):
+    """Bank consent changes newer than the ledger's are recorded in it."""
+    from plugins.privacy.consents import import_bank_consents
+    import_bank_consents(event, ctx)
+
+
+@hookimpl
 def decide_action_allowed(system, operation, payload, ctx):
     """Processing under consent (e.g. marketing notifications) is refused once the consent is withdrawn."""
     from plugins.privacy.consents import gate
     return gate(system, operation, payload, ctx)
 
 
-__all__ = ["Config", "ConsentRule", "RetentionRule", "decide_action_allowed", "register_blueprints",
-           "register_jobs"]
+__all__ = ["Config", "ConsentRule", "RetentionRule", "decide_action_allowed", "enrich_event", "on_event",
+           "register_blueprints", "register_jobs"]

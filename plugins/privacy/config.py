@@ -48,6 +48,8 @@ class Config(BaseModel):
     consent_rules: list[ConsentRule] = Field(default_factory=lambda: [
         ConsentRule(action="core_banking.send_notification", purpose="marketing",
                     templates=["marketing*", "promo*", "offer*"])])
+    # Read the bank's consents of an event's customer before plugins act (one bank call per such event).
+    read_bank_consents: bool = True
     retention: list[RetentionRule] = Field(default_factory=lambda: list(DEFAULT_RETENTION))
     deadline_days: int = Field(30, ge=1)  # Art. 12(3): one month
     warn_day: int = Field(21, ge=1)

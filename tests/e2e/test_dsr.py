@@ -176,3 +176,38 @@ def test_erase_keeps_only_the_listed_fraud_records(hub, sandbox):
     assert after["hubspot_contact"] is False and after["bank_email"] is None
     assert after["bank_transactions"] == before["bank_transactions"]
     assert any(k["records"] == "transactions" for k in report["systems"]["core_banking"]["kept"])
+
+
+def test_consent_grant_and_withdraw_reach_the_bank_and_gate_marketing(hub, sandbox):
+    from hub.api import create_token
+    from hub.app import create_app
+    from hub.pipeline import ActionRefused, process_next_action
+
+    app = create_app(hub=hub)
+    api = app.test_client()
+    auth = {"Authorization": "Bearer " + create_token(hub, "console", ["admin"])}
+    customer = "CUST-0012"
+
+    def change(granted: bool) -> None:
+        answer = api.post("/api/v1/consents", headers=auth, json={
+            "customer_id": customer, "purpose": "marketing", "granted": granted, "text_version": "2026-11",
+            "channel": "app"})
+        assert answer.status_code == 201, answer.get_json()
+        while process_next_action(hub, "e2e"):
+            pass
+
+    def at_bank() -> dict:
+        return hub.connectors["core_banking"].client.request("GET", f"customers/{customer}/consents")["data"]
+
+    def marketing(key: str) -> None:
+        hub.emit("core_banking", "send_notification", {"customer_id": customer, "channel": "email",
+                                                       "template": "marketing_winter", "message": "Offer"}, key=key)
+
+    change(True)
+    assert {c["purpose"]: (c["granted"], c["text_version"], c["channel"]) for c in at_bank()}["marketing"] == (
+        True, "2026-11", "app")
+    marketing("winter-1")
+    change(False)
+    assert {c["purpose"]: c["granted"] for c in at_bank()}["marketing"] is False
+    with pytest.raises(ActionRefused, match="withdrew marketing consent"):
+        marketing("winter-2")

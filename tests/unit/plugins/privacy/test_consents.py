@@ -108,3 +108,63 @@ def test_invalid_consents_are_422(client, auth, change, message):
 
 def test_reading_consents_needs_a_customer(client, auth):
     assert client.get("/api/v1/consents", headers=auth).status_code == 422
+
+
+class BankWithConsents(FakeBank):
+    def __init__(self):
+        self.consents: dict[str, dict] = {}
+        self.client = self
+
+    def get_optional(self, path, params=None):
+        customer_id = path.split("/")[1]
+        return {"data": list(self.consents.get(customer_id, {}).values())}
+
+
+class Marketer:
+    """Sends a marketing message for every payment.failed event, recording whether it was allowed."""
+
+    def __init__(self):
+        self.outcomes = []
+
+    @hookimpl
+    def on_event(self, event, ctx):
+        try:
+            ctx.emit("core_banking", "send_notification", {"customer_id": event.data["customer_id"],
+                     "channel": "email", "template": "marketing_x", "message": "Offer"}, key=f"mk-{event.event_id}")
+            self.outcomes.append("sent")
+        except ActionRefused as exc:
+            self.outcomes.append(str(exc))
+
+
+def test_a_withdrawal_at_the_bank_stops_marketing_and_enters_the_ledger(make_hub):
+    from hub.inbox import store_event
+    from hub.pipeline import process_next_event
+    from plugins.privacy.consents import history
+
+    bank, marketer = BankWithConsents(), Marketer()
+
+    class Plugins:
+        @hookimpl
+        def register_connectors(self, hub):
+            return bank
+
+    hub = make_hub({"plugins": {"privacy": {}}}, plugins=[Plugins(), marketer])
+
+    def event(event_id):
+        with hub.db.session() as session:
+            store_event(session, "banking", event_id, "payment.failed", {"data": {"customer_id": "CUST-0005"}})
+        while process_next_event(hub, "t"):
+            pass
+
+    bank.consents["CUST-0005"] = {"marketing": {"purpose": "marketing", "granted": True, "text_version": "v3",
+                                                "channel": "app", "at": "2026-11-01T10:00:00Z"}}
+    event("e1")
+    bank.consents["CUST-0005"]["marketing"] = {"purpose": "marketing", "granted": False, "text_version": "v3",
+                                               "channel": "app", "at": "2026-11-02T10:00:00Z"}
+    event("e2")
+    event("e3")
+    assert marketer.outcomes[0] == "sent"
+    assert all("withdrew marketing consent at 2026-11-02T10:00:00Z" in o for o in marketer.outcomes[1:])
+    with hub.db.session() as session:
+        ledger = [(h["granted"], h["actor"], h["at"]) for h in history(session, "CUST-0005")]
+    assert ledger == [(True, "bank", "2026-11-01T10:00:00Z"), (False, "bank", "2026-11-02T10:00:00Z")]
