@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from connectors.hubspot.client import SYSTEM, HubSpotClient
 from connectors.hubspot.streams import STREAMS, Reader
 from hub import clock
-from hub.errors import PermanentError, RetryableError
+from hub.errors import AuthError, PermanentError, RetryableError
 
 BATCH_MAX = 100
 NOTE_TO_TICKET = 228  # HUBSPOT_DEFINED association type id, note → ticket
@@ -105,20 +105,48 @@ class HubSpotConnector:
             merged["properties"].update(properties)
             wanted[index] = key
         if inputs:
-            answer = self.client.call(lambda c, o: c.batch.upsert(object_type, {"inputs": list(inputs.values())},
-                                                                  **o)) or {}
+            results, errors, refused = self._batch("upsert", object_type, inputs)
             by_key = {}
-            for record in answer.get("results") or []:
+            for record in results:
                 for id_property, value in inputs:
                     got = (record.get("properties") or {}).get(id_property)
                     if got is not None and (got.lower() if id_property == "email" else got) == value:
                         by_key[(id_property, value)] = record
-            failure = "; ".join(str(e.get("message")) for e in answer.get("errors") or [])[:300]
+            failure = "; ".join(str(e.get("message")) for e in errors)[:300]
             for index, key in wanted.items():
                 record = by_key.get(key)
-                outcomes[index] = _result(record) if record else PermanentError(
+                outcomes[index] = _result(record) if record else refused.get(key) or PermanentError(
                     f"{SYSTEM} did not upsert {key[0]}={key[1]}: {failure or 'no result'}")
         return outcomes  # type: ignore[return-value]
+
+    def _batch(self, verb: str, object_type: str, inputs: dict) -> tuple[list[dict], list[dict], dict]:
+        """``(results, errors, refused by input key)`` of one batch call.
+
+        HubSpot refuses a whole batch for one invalid input; the inputs are then sent one by one, so only the
+        invalid one fails (an error costs its batch n calls; a valid batch costs one).
+        """
+        def send(items: list[dict]) -> dict:
+            return self.client.call(lambda c, o: getattr(c.batch, verb)(object_type, {"inputs": items}, **o)) or {}
+        try:
+            answer = send(list(inputs.values()))
+            return answer.get("results") or [], answer.get("errors") or [], {}
+        except PermanentError as exc:
+            if isinstance(exc, AuthError) or len(inputs) == 1:
+                raise
+        results: list[dict] = []
+        errors: list[dict] = []
+        refused: dict = {}
+        for key, item in inputs.items():
+            try:
+                answer = send([item])
+            except PermanentError as exc:
+                if isinstance(exc, AuthError):
+                    raise
+                refused[key] = exc
+                continue
+            results += answer.get("results") or []
+            errors += answer.get("errors") or []
+        return results, errors, refused
 
     def _update_tickets(self, payloads: list[dict]) -> list[dict | Exception]:
         outcomes: list[dict | Exception | None] = [None] * len(payloads)
@@ -138,18 +166,19 @@ class HubSpotConnector:
                 merged["properties"].update(properties)
             wanted[index] = item["id"]
         if inputs:
-            answer = self.client.call(lambda c, o: c.batch.update("tickets", {"inputs": list(inputs.values())},
-                                                                  **o)) or {}
+            results, errors, refused = self._batch("update", "tickets", inputs)
             by_id: dict[str, dict] = {}
-            for record in answer.get("results") or []:
+            for record in results:
                 by_id[record["id"]] = record
                 external = (record.get("properties") or {}).get("deskbridge_id")
                 if external:
                     by_id[external] = record
-            missing = {str(i) for e in answer.get("errors") or [] for i in (e.get("context") or {}).get("ids", [])}
+            missing = {str(i) for e in errors for i in (e.get("context") or {}).get("ids", [])}
             for index, key in wanted.items():
                 if key in by_id:
                     outcomes[index] = _result(by_id[key])
+                elif key in refused:
+                    outcomes[index] = refused[key]
                 elif key in missing:
                     outcomes[index] = PermanentError(f"{SYSTEM}: no ticket {key} to update", status=404)
                 else:

@@ -352,3 +352,18 @@ def test_twenty_percent_faults_converge_without_duplicates(sandbox):
     assert pending == [] and sum(injected.values()) >= 5 and len(injected) >= 3
     assert len([r for r in store(sandbox).live("tickets") if r.properties.get("deskbridge_id", "").startswith("F-")]) \
         == 300
+
+
+def test_one_invalid_input_fails_alone_not_its_whole_batch(sandbox, hs):
+    items = [({"external_id": f"V-{n}", "ticket": {"subject": f"V {n}", "hs_pipeline_stage": "1"}}, f"v{n}")
+             for n in range(5)]
+    items[2] = ({"external_id": "V-2", "ticket": {"subject": "bad", "hs_pipeline_stage": "1",
+                                                  "hs_ticket_priority": "WHENEVER"}}, "v2")
+    outcomes = hs.execute_batch("upsert_ticket", items)
+    assert isinstance(outcomes[2], PermanentError) and outcomes[2].status == 400
+    assert all(isinstance(o, dict) and o["created"] for i, o in enumerate(outcomes) if i != 2)
+    updates = [({"external_id": f"V-{n}", "properties": {"hs_ticket_priority": "NOPE" if n == 1 else "HIGH"}},
+                f"u{n}") for n in (0, 1, 3)]
+    outcomes = hs.execute_batch("update_ticket", updates)
+    assert [type(o).__name__ for o in outcomes] == ["dict", "PermanentError", "dict"]
+    assert hs.find("ticket", "V-3")["properties"]["hs_ticket_priority"] == "HIGH"
