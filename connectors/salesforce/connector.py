@@ -90,28 +90,33 @@ class SalesforceConnector:
     def _upsert(self, operation: str, payloads: list[dict]) -> list[dict | Exception]:
         sobject, field, body_key = UPSERTS[operation]
         outcomes: list[dict | Exception | None] = [None] * len(payloads)
-        records, positions = [], []
+        # One record per external id: Salesforce refuses a collection naming the same one twice.
+        records: dict[str, dict] = {}
+        positions: dict[int, str] = {}
         for index, payload in enumerate(payloads):
             external_id = payload.get("external_id")
             body = payload.get(body_key) or {}
             if not external_id or not isinstance(body, dict):
                 outcomes[index] = PermanentError(f"{SYSTEM}.{operation}: payload needs external_id and {body_key}")
                 continue
-            records.append({"attributes": {"type": sobject}, **body, field: str(external_id)})
-            positions.append(index)
+            key = str(external_id).lower()  # external ids match case-insensitively
+            records.setdefault(key, {"attributes": {"type": sobject}}).update({**body, field: str(external_id)})
+            positions[index] = key
         if records:
             api = API.format(version=self.config.api_version)
-            values = ", ".join(quote(r[field]) for r in records)
+            values = ", ".join(quote(r[field]) for r in records.values())
             subrequests = [
                 {"method": "PATCH", "url": f"{api}/composite/sobjects/{sobject}/{field}", "referenceId": "write",
-                 "body": {"allOrNone": False, "records": records}},
+                 "body": {"allOrNone": False, "records": list(records.values())}},
                 {"method": "GET", "referenceId": "stamps",
                  "url": f"{api}/query/?q=" + quote_plus(f"SELECT Id, SystemModstamp FROM {sobject} WHERE {field} IN "
-                                               f"({values})")},
+                                                        f"({values})")},
             ]
             results, stamps = self._composite(subrequests)
-            for index, result in zip(positions, results):
-                outcomes[index] = self._outcome(result, stamps)
+            by_key = dict(zip(records, results))
+            for index, key in positions.items():
+                outcomes[index] = self._outcome(by_key[key], stamps) if key in by_key else RetryableError(
+                    f"{SYSTEM}: no result for {field} {key}")
         return outcomes  # type: ignore[return-value]
 
     def _update_cases(self, payloads: list[dict]) -> list[dict | Exception]:

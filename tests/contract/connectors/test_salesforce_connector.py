@@ -166,6 +166,8 @@ def test_batch_of_450_cases_is_three_calls_with_per_item_outcomes(sandbox, sf):
     assert count(sf, "SELECT Id FROM Case WHERE Deskbridge_Id__c LIKE 'B-%'") == 449
     again = sf.execute_batch("upsert_case", items[:200])
     assert [o["id"] for o in again if isinstance(o, dict)] == [o["id"] for o in outcomes[:200] if isinstance(o, dict)]
+    repeated = sf.execute_batch("upsert_case", [items[0], items[0], items[1]])
+    assert [o["id"] for o in repeated] == [outcomes[0]["id"], outcomes[0]["id"], outcomes[1]["id"]]
 
 
 # -- failures ------------------------------------------------------------------------------------------------
