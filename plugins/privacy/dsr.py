@@ -94,6 +94,15 @@ def _subject(hub, email: str, steps: dict) -> Subject:
     return subject
 
 
+def _checkpoint(hub, request_id: str, steps: dict, system: str):
+    """Saves a system's in-flight progress (e.g. tickets being purged) so a resumed run can finish it."""
+    def save(data: dict) -> None:
+        steps[system] = {**(steps.get(system) or {}), "status": "running", **data}
+        with hub.db.session() as session:
+            session.get(DsrRequest, request_id).steps = dumps(steps)
+    return save
+
+
 def _ids_in(result: dict) -> list[str]:
     ids = []
     for group in ("erased", "kept"):
@@ -126,13 +135,19 @@ def run_dsr(hub, kind: str, email: str, out: Path | str | None = None) -> str:
             if kind == "export":
                 result = adapter.export(subject)
                 exported[system] = result.pop("data")
+            elif system == "zendesk":
+                result = adapter.erase(subject, config.retention, f"dsr:{request.id}:{system}",
+                                       progress=steps.get(system),
+                                       checkpoint=_checkpoint(hub, request.id, steps, system))
             else:
                 result = adapter.erase(subject, config.retention, f"dsr:{request.id}:{system}")
+            if kind == "erase":
                 subject.ids[system] = _ids_in(result)
             steps[system] = {"status": "done", **result}
             outcome = "ok"
         except Exception as exc:  # one system failing must not stop the others; the step is retried next run
-            steps[system] = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"[:300]}
+            steps[system] = {**(steps.get(system) or {}), "status": "failed",
+                             "error": f"{type(exc).__name__}: {exc}"[:300]}
             outcome = "failed"
             log.warning("dsr %s: %s %s failed: %s", request.id, kind, system, steps[system]["error"])
         steps["_subject"] = {"customer_id": subject.customer_id, "ids": subject.ids}

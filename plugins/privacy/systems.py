@@ -85,8 +85,27 @@ class ZendeskSubject:
             "users": len(users), "tickets": sum(len(d["tickets"]) for d in data),
             "comments": sum(len(t["comments"]) for d in data for t in d["tickets"])}}
 
-    def erase(self, subject: Subject, rules: list[RetentionRule], key: str) -> dict:
+    def _purge_tickets(self, ids: list, checkpoint) -> None:
+        """Soft delete then purge; the ids are saved first so an interrupted run purges them when resumed."""
+        for start in range(0, len(ids), BULK):
+            chunk = ",".join(str(t) for t in ids[start:start + BULK])
+            checkpoint({"purging_tickets": ids[start:start + BULK]})
+            self.client.wait_job(self._delete("tickets/destroy_many.json", {"ids": chunk})["job_status"]["id"])
+            self._finish_purge(ids[start:start + BULK])
+        checkpoint({"purging_tickets": []})
+
+    def _finish_purge(self, ids: list) -> None:
+        if ids:
+            job = self._delete("deleted_tickets/destroy_many.json", {"ids": ",".join(str(t) for t in ids)})
+            self.client.wait_job(job["job_status"]["id"])
+
+    def erase(self, subject: Subject, rules: list[RetentionRule], key: str, progress: dict | None = None,
+              checkpoint=lambda data: None) -> dict:
         erased, kept = {"users": [], "tickets": []}, []
+        interrupted = [t for t in (progress or {}).get("purging_tickets") or []]
+        if interrupted:
+            self._finish_purge(interrupted)
+            erased["tickets"] += [str(t) for t in interrupted]
         users = self.users(subject.email)
         for user in users:
             if user.get("role") not in (None, "end-user"):
@@ -97,11 +116,7 @@ class ZendeskSubject:
             for ticket in self.tickets(user["id"]):
                 rule = retained_by(rules, self.system, "tickets", ticket)
                 (keep if rule else drop).append((ticket["id"], rule))
-            for start in range(0, len(drop), BULK):
-                ids = ",".join(str(t) for t, _ in drop[start:start + BULK])
-                self.client.wait_job(self._delete("tickets/destroy_many.json", {"ids": ids})["job_status"]["id"])
-                job = self._delete("deleted_tickets/destroy_many.json", {"ids": ids})
-                self.client.wait_job(job["job_status"]["id"])
+            self._purge_tickets([t for t, _ in drop], checkpoint)
             erased["tickets"] += [str(t) for t, _ in drop]
             for rule in {id(r): r for _, r in keep}.values():
                 ids = [t for t, r in keep if r is rule]

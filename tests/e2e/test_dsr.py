@@ -35,15 +35,15 @@ def sandbox():
 
 
 def subjects(sandbox) -> tuple:
-    """From the seeded data: (a customer with tickets and Salesforce cases but no fraud case, a customer with a
+    """From the seeded data: (customers with tickets and Salesforce cases but no fraud case, a customer with a
     fraud ticket that is also a Salesforce case and other tickets besides)."""
     anchor = sandbox.sandbox.now().replace(hour=0, minute=0, second=0, microsecond=0)
     dataset = build_dataset(7, anchor=anchor)
     tickets = defaultdict(list)
     for index, ticket in enumerate(dataset.tickets):
         tickets[ticket.customer_id].append((ticket.category, index % CASE_SHARE == 0))
-    plain = next(c for c in dataset.customers if len(tickets[c.id]) >= 2 and any(sf for _, sf in tickets[c.id])
-                 and all(category != FRAUD for category, _ in tickets[c.id]))
+    plain = [c for c in dataset.customers if len(tickets[c.id]) >= 2 and any(sf for _, sf in tickets[c.id])
+             and all(category != FRAUD for category, _ in tickets[c.id])]
     mixed = next(c for c in dataset.customers if (FRAUD, True) in tickets[c.id]
                  and any(category != FRAUD for category, _ in tickets[c.id]))
     return plain, mixed
@@ -110,7 +110,7 @@ def presence(hub, email: str, customer_id: str) -> dict:
 
 
 def test_export_then_erase_through_the_cli(hub, config_dir, tmp_path, sandbox):
-    person, _ = subjects(sandbox)
+    person = subjects(sandbox)[0][0]
     with hub.db.session() as session:
         store_event(session, "banking", "evt-dsr-1", "payment.failed", {"data": {
             "payment_id": "PAY-1", "customer_id": person.id, "amount": "5.00", "currency": "EUR",
@@ -211,3 +211,29 @@ def test_consent_grant_and_withdraw_reach_the_bank_and_gate_marketing(hub, sandb
     assert {c["purpose"]: c["granted"] for c in at_bank()}["marketing"] is False
     with pytest.raises(ActionRefused, match="withdrew marketing consent"):
         marketing("winter-2")
+
+
+def test_an_erasure_interrupted_mid_purge_is_finished_by_the_next_run(hub, sandbox, monkeypatch):
+    from plugins.privacy.systems import ZendeskSubject
+    person = subjects(sandbox)[0][1]
+    zd = hub.connectors["zendesk"]
+    before = presence(hub, person.email, person.id)
+    assert before["zendesk_tickets"]
+    real = ZendeskSubject._finish_purge
+
+    def crash(self, ids):
+        raise RuntimeError("connection lost")
+    monkeypatch.setattr(ZendeskSubject, "_finish_purge", crash)
+    first = json.loads(run_dsr(hub, "erase", person.email, None))
+    assert first["status"] == "open" and first["systems"]["zendesk"]["status"] == "failed"
+    pending = first["systems"]["zendesk"]["purging_tickets"]
+    assert len(pending) == len(before["zendesk_tickets"])
+    in_trash = {t["id"] for page in zd.client.pages("deleted_tickets.json", "deleted_tickets") for t in page}
+    assert set(pending) <= in_trash
+
+    monkeypatch.setattr(ZendeskSubject, "_finish_purge", real)
+    second = json.loads(run_dsr(hub, "erase", person.email, None))
+    assert second["status"] == "completed" and second["request_id"] == first["request_id"]
+    in_trash = {t["id"] for page in zd.client.pages("deleted_tickets.json", "deleted_tickets") for t in page}
+    assert not set(pending) & in_trash
+    assert presence(hub, person.email, person.id)["zendesk_users"] == 0
