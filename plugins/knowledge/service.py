@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -11,6 +12,7 @@ from plugins.knowledge.articles import Article, load_articles
 from plugins.knowledge.config import Config, articles_dir
 from plugins.knowledge.index import Index, Match
 
+_configs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 PLUGIN = "knowledge"
 CSAT_EVENTS = frozenset({"satisfaction.rated", "satisfaction_rating.created", "csat.rated"})
 NOTE_HEADING = "Suggested knowledge-base articles (Deskbridge):"
@@ -20,8 +22,13 @@ _lock = threading.Lock()
 
 
 def config_of(hub) -> Config:
-    found = hub.plugin_config(PLUGIN)
-    return found if isinstance(found, Config) else Config.model_validate(found or {})
+    """The validated block, once per hub: config never changes while the hub runs, and reading it means
+    scanning the installed entry points (milliseconds, several times per event otherwise)."""
+    found = _configs.get(hub)
+    if found is None:
+        raw = hub.plugin_config(PLUGIN)
+        found = _configs[hub] = raw if isinstance(raw, Config) else Config.model_validate(raw or {})
+    return found
 
 
 def get_index(config: Config, settings) -> Index:

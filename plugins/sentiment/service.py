@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 
 from plugins.sentiment.config import Config
 from plugins.sentiment.csat import CSAT_EVENTS, followup_note, rating_of, record_rating
 from plugins.sentiment.scorer import score_text
 
+_configs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 PLUGIN = "sentiment"
 PRIORITIES = ("low", "normal", "high", "urgent")
 CATEGORIES = ("payments", "cards", "disputes", "fees", "kyc_verification", "account_management", "account_access",
@@ -15,8 +17,13 @@ CATEGORIES = ("payments", "cards", "disputes", "fees", "kyc_verification", "acco
 
 
 def config_of(hub) -> Config:
-    found = hub.plugin_config(PLUGIN)
-    return found if isinstance(found, Config) else Config.model_validate(found or {})
+    """The validated block, once per hub: config never changes while the hub runs, and reading it means
+    scanning the installed entry points (milliseconds, several times per event otherwise)."""
+    found = _configs.get(hub)
+    if found is None:
+        raw = hub.plugin_config(PLUGIN)
+        found = _configs[hub] = raw if isinstance(raw, Config) else Config.model_validate(raw or {})
+    return found
 
 
 def ticket_of(data: Mapping) -> Mapping:
