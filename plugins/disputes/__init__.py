@@ -21,7 +21,7 @@ def on_event(event, ctx):
         service.handle_dispute_event(event, ctx)
     elif event.type == reminders.EVENT_TYPE and event.source == service.PLUGIN:
         reminders.handle_reminder(event, ctx)
-    elif event.type in ("ticket.updated", "ticket.deleted") and event.source in service.TICKET_SOURCES:
+    elif event.type in service.TICKET_TYPES and event.source in service.TICKET_SOURCES:
         service.handle_ticket_event(event, ctx)
 
 

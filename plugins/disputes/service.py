@@ -23,6 +23,8 @@ from plugins.disputes.config import config_of
 PLUGIN = "disputes"
 BANKING_SOURCES = ("banking", "stripe")
 TICKET_SOURCES = ("sync", "zendesk")
+# "created" too: the sync engine may first see the hub's ticket after the agent has already solved it.
+TICKET_TYPES = ("ticket.created", "ticket.updated", "ticket.deleted")
 log = logging.getLogger(__name__)
 
 

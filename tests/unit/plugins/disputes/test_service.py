@@ -176,3 +176,10 @@ def test_ticket_id_is_recorded_when_the_ticket_is_created(harness):
     h.run("dispute.opened", dispute())
     h.execute_outbox()
     assert h.state("ticket_id:DSP-1") == "901"
+
+
+def test_a_ticket_first_seen_already_solved_writes_back_too(harness):
+    h = harness()
+    h.run("dispute.opened", dispute())
+    h.run("ticket.created", {"external_id": "dispute-DSP-1", "status": "solved", "tags": ["disputes"]}, source="sync")
+    assert [a["payload"]["status"] for a in h.actions("core_banking", "update_dispute")] == ["under_review"]
