@@ -39,6 +39,14 @@ class DsrError(DeskbridgeError):
     """A data-subject request that cannot be run as given."""
 
 
+class DsrIncomplete(DeskbridgeError):
+    """Some systems failed; the report (``report``, JSON) was saved and the same command resumes the request."""
+
+    def __init__(self, message: str, report: str):
+        super().__init__(message)
+        self.report = report
+
+
 def one_month_after(at: datetime) -> datetime:
     """Art. 12(3) "within one month": the same day next month, or that month's last day."""
     year, month = (at.year + 1, 1) if at.month == 12 else (at.year, at.month + 1)
@@ -147,7 +155,8 @@ def run_dsr(hub, kind: str, email: str, out: Path | str | None = None) -> str:
             outcome = "ok"
         except Exception as exc:  # one system failing must not stop the others; the step is retried next run
             steps[system] = {**(steps.get(system) or {}), "status": "failed",
-                             "error": f"{type(exc).__name__}: {exc}"[:300]}
+                             "error": (str(exc) if isinstance(exc, DeskbridgeError)
+                                       else f"{type(exc).__name__}: {exc}")[:300]}
             outcome = "failed"
             log.warning("dsr %s: %s %s failed: %s", request.id, kind, system, steps[system]["error"])
         steps["_subject"] = {"customer_id": subject.customer_id, "ids": subject.ids}
@@ -178,7 +187,12 @@ def run_dsr(hub, kind: str, email: str, out: Path | str | None = None) -> str:
         _audit(hub, session, f"dsr.{kind}.completed" if not failed else f"dsr.{kind}.partial", f"dsr:{request.id}",
                "ok" if not failed else "failed", failed=failed, report=str(path))
     report["report_file"] = str(path)
-    return json.dumps(report, indent=2, sort_keys=False, default=str)
+    text = json.dumps(report, indent=2, sort_keys=False, default=str)
+    if failed:
+        reasons = "; ".join(f"{s}: {steps[s].get('error')}" for s in failed)
+        raise DsrIncomplete(f"{kind} request {request.id} incomplete ({reasons}); report saved to {path}; "
+                            f"run the same command again to resume", text)
+    return text
 
 
 def _report(row: DsrRequest, steps: dict, subject: str) -> dict:

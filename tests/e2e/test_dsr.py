@@ -16,7 +16,7 @@ from hub.cli import cli
 from hub.inbox import store_event
 from hub.sandbox.salesforce.seeding import CASE_SHARE
 from hub.sandbox.seed import build_dataset
-from plugins.privacy.dsr import run_dsr
+from plugins.privacy.dsr import DsrIncomplete, run_dsr
 from tests.conftest import BANKING_SECRET
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -224,7 +224,9 @@ def test_an_erasure_interrupted_mid_purge_is_finished_by_the_next_run(hub, sandb
     def crash(self, ids):
         raise RuntimeError("connection lost")
     monkeypatch.setattr(ZendeskSubject, "_finish_purge", crash)
-    first = json.loads(run_dsr(hub, "erase", person.email, None))
+    with pytest.raises(DsrIncomplete, match="run the same command again") as failure:
+        run_dsr(hub, "erase", person.email, None)
+    first = json.loads(failure.value.report)
     assert first["status"] == "open" and first["systems"]["zendesk"]["status"] == "failed"
     pending = first["systems"]["zendesk"]["purging_tickets"]
     assert len(pending) == len(before["zendesk_tickets"])
@@ -237,3 +239,13 @@ def test_an_erasure_interrupted_mid_purge_is_finished_by_the_next_run(hub, sandb
     in_trash = {t["id"] for page in zd.client.pages("deleted_tickets.json", "deleted_tickets") for t in page}
     assert not set(pending) & in_trash
     assert presence(hub, person.email, person.id)["zendesk_users"] == 0
+
+
+def test_cli_errors_are_one_line(config_dir, monkeypatch, capsys):
+    from hub.cli import main
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as exited:
+        main(["dsr", "erase", "--email", "not-an-email", "--config", str(config_dir)])
+    err = capsys.readouterr().err.strip()
+    assert exited.value.code == 1 and "\n" not in err and "is not an e-mail address" in err
