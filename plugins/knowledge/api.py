@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify
 
 from hub.api import route
+from hub.errors import ConfigError
 
 
 def create_blueprint() -> Blueprint:
@@ -25,7 +26,11 @@ def create_blueprint() -> Blueprint:
                 return jsonify(dict(report, source="daily report"))
             # Before the first daily run the report is computed now, and not stored: the job owns the stored one.
             config = config_of(hub)
-            report = stale_report(get_index(config, hub.settings).articles, store, config, clock.now())
+            try:
+                articles = get_index(config, hub.settings).articles
+            except ConfigError as exc:
+                return jsonify(error="knowledge_base_invalid", message=str(exc).splitlines()[0], status=503), 503
+            report = stale_report(articles, store, config, clock.now())
         return jsonify(dict(report, source="computed now"))
 
     return bp

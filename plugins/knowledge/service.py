@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import weakref
 from collections.abc import Mapping
 from datetime import datetime
 
 from hub.clock import isoformat
+from hub.errors import ConfigError
 from plugins.knowledge.articles import Article, load_articles
 from plugins.knowledge.config import Config, articles_dir
 from plugins.knowledge.index import Index, Match
 
+log = logging.getLogger(__name__)
 _configs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 PLUGIN = "knowledge"
 CSAT_EVENTS = frozenset({"satisfaction.rated", "satisfaction_rating.created", "csat.rated"})
@@ -86,7 +89,13 @@ def on_ticket_created(event, ctx, config: Config) -> None:
     home = f"{system}:{ticket['id']}"
     if store.get(f"ticket:{home}") is not None:
         return  # suggested already (the event replayed)
-    matches = get_index(config, ctx.settings).search(text, k=config.top_k, threshold=config.threshold)
+    try:
+        index = get_index(config, ctx.settings)
+    except ConfigError as exc:
+        # A broken article must not fail the event for every other plugin: no suggestions until it is fixed.
+        log.error("knowledge base not loaded, no suggestions: %s", str(exc).splitlines()[0])
+        return
+    matches = index.search(text, k=config.top_k, threshold=config.threshold)
     if not matches:
         return
     ctx.emit("zendesk", "add_comment", {"ticket_id": target, "public": False, "body": note_for(config, matches)},

@@ -135,3 +135,22 @@ def test_relative_articles_dir_is_under_the_config_directory(make_hub):
     from plugins.knowledge.service import config_of
     hub = make_hub(overrides={"plugins": {"knowledge": {"articles_dir": "kb"}}})
     assert articles_dir(config_of(hub), hub.settings) == Path(hub.settings.config_dir) / "kb"
+
+
+def test_a_broken_article_skips_suggestions_without_failing_the_event(tmp_path, make_hub):
+    (tmp_path / "bad.md").write_text("no front matter\n")
+    hub = make_hub(overrides={"plugins": {"knowledge": {"articles_dir": str(tmp_path)}}})
+    driver = Driver(hub)
+    driver.send("ticket.created", DOUBLE)
+    assert driver.actions() == []
+    with hub.db.session() as session:
+        from sqlalchemy import select
+
+        from hub.db import InboxEvent
+        assert [r.status for r in session.execute(select(InboxEvent)).scalars()] == ["done"]
+    from hub.app import create_app
+    client = create_app(hub=hub).test_client()
+    token = create_token(hub, "reader", ["read"])
+    answer = client.get("/api/v1/knowledge/stale", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 503 and answer.json["error"] == "knowledge_base_invalid"
+    assert "bad.md:1: front matter" in answer.json["message"]
