@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from fnmatch import fnmatch
 
 from sqlalchemy import select
@@ -11,6 +12,7 @@ from hub.errors import DeskbridgeError
 from plugins.privacy.config import Config
 from plugins.privacy.models import ConsentRecord
 
+log = logging.getLogger(__name__)
 PLUGIN = "privacy"
 CHANNELS = ("web", "app", "branch", "phone", "email", "sms", "support")
 
@@ -85,7 +87,11 @@ def bank_consents(event, ctx) -> dict | None:
     if not (config.read_bank_consents and config.consent_rules and isinstance(customer_id, str) and bank):
         return None
     from urllib.parse import quote
-    answer = bank.client.get_optional(f"customers/{quote(customer_id, safe='')}/consents") or {}
+    try:
+        answer = bank.client.get_optional(f"customers/{quote(customer_id, safe='')}/consents") or {}
+    except Exception as exc:  # the ledger still decides; a bank outage must not hold up every event
+        log.warning("bank consents of %s not read: %s", customer_id, exc)
+        return None
     found = {c["purpose"]: c for c in answer.get("data") or [] if isinstance(c, dict) and c.get("purpose")}
     return {"bank_consents": {customer_id: found}}
 

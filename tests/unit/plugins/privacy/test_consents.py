@@ -168,3 +168,25 @@ def test_a_withdrawal_at_the_bank_stops_marketing_and_enters_the_ledger(make_hub
     with hub.db.session() as session:
         ledger = [(h["granted"], h["actor"], h["at"]) for h in history(session, "CUST-0005")]
     assert ledger == [(True, "bank", "2026-11-01T10:00:00Z"), (False, "bank", "2026-11-02T10:00:00Z")]
+
+
+def test_a_bank_outage_does_not_hold_up_events(make_hub):
+    from hub.inbox import store_event
+    from hub.pipeline import process_next_event
+
+    class DownBank(BankWithConsents):
+        def get_optional(self, path, params=None):
+            raise ConnectionError("bank unreachable")
+
+    bank, marketer = DownBank(), Marketer()
+
+    class Plugins:
+        @hookimpl
+        def register_connectors(self, hub):
+            return bank
+
+    hub = make_hub({"plugins": {"privacy": {}}}, plugins=[Plugins(), marketer])
+    with hub.db.session() as session:
+        store_event(session, "banking", "e1", "payment.failed", {"data": {"customer_id": "CUST-0005"}})
+    assert process_next_event(hub, "t")
+    assert marketer.outcomes == ["consent required: customer CUST-0005 never consented to marketing"]
