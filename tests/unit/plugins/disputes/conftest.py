@@ -56,10 +56,11 @@ class RefundGate:
 
 
 class Harness:
-    def __init__(self, make_hub, config: dict | None = None, gate: RefundGate | None = None):
+    def __init__(self, make_hub, config: dict | None = None, gate: RefundGate | None = None,
+                 others: dict | None = None):
         self.connectors = Connectors()
         extra = [self.connectors] + ([gate] if gate else [])
-        self.hub = make_hub(overrides={"plugins": {"disputes": config or {}}}, plugins=extra)
+        self.hub = make_hub(overrides={"plugins": {"disputes": config or {}, **(others or {})}}, plugins=extra)
         self.ids = count(1)
 
     def run(self, event_type: str, data: dict, created_at: str = "2026-11-28T12:00:00Z", source: str = "banking",
@@ -114,4 +115,4 @@ def dispute(status: str = "needs_response", dispute_id: str = "DSP-1", **extra) 
 
 @pytest.fixture
 def harness(make_hub):
-    return lambda config=None, gate=None: Harness(make_hub, config, gate)
+    return lambda config=None, gate=None, others=None: Harness(make_hub, config, gate, others)

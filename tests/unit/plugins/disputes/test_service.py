@@ -183,3 +183,26 @@ def test_a_ticket_first_seen_already_solved_writes_back_too(harness):
     h.run("dispute.opened", dispute())
     h.run("ticket.created", {"external_id": "dispute-DSP-1", "status": "solved", "tags": ["disputes"]}, source="sync")
     assert [a["payload"]["status"] for a in h.actions("core_banking", "update_dispute")] == ["under_review"]
+
+
+def test_with_the_identity_plugin_a_refund_waits_for_the_customers_code(harness):
+    import re
+
+    from hub.pipeline import EventContext
+    from plugins.identity import verify_code
+
+    h = harness(others={"identity": {}})
+    h.run("dispute.opened", dispute())
+    h.run("dispute.closed", dispute("won", outcome="won"), created_at="2026-11-30T00:00:00Z")
+    assert h.actions("core_banking", "create_refund") == []
+    ticket = {"system": "zendesk", "id": 77, "external_id": "dispute-DSP-1", "status": "open",
+              "customer_id": "CUST-0001", "tags": ["disputes", "verify_identity_refund"]}
+    h.run("ticket.updated", ticket, source="zendesk")
+    [code_message] = [a for a in h.actions("core_banking", "send_notification") if a["key"].startswith("identity:")]
+    code = re.search(r"code is (\d{6})", code_message["payload"]["message"]).group(1)
+    with h.hub.db.session() as session:
+        verify_code(EventContext(h.hub, session), code, customer_id="CUST-0001",
+                    action="core_banking.create_refund")
+    h.run("ticket.updated", {**ticket, "tags": ["disputes", "dispute_refund"]}, source="zendesk", event_id="ok")
+    [refund] = h.actions("core_banking", "create_refund")
+    assert refund["payload"]["customer_id"] == "CUST-0001" and refund["key"] == "dispute-refund:DSP-1:0"
