@@ -50,6 +50,14 @@ MESSAGES = {
 }
 
 
+# Internal note per help desk: (operation, payload) as each connector names them.
+NOTES = {
+    "zendesk": lambda ticket_id, body: ("add_comment", {"ticket_id": ticket_id, "body": body, "public": False}),
+    "salesforce": lambda ticket_id, body: ("add_case_comment", {"case_id": ticket_id, "body": body, "public": False}),
+    "hubspot": lambda ticket_id, body: ("add_note", {"ticket_id": ticket_id, "body": body}),
+}
+
+
 class IdentityError(DeskbridgeError):
     """A verification request that cannot be served (unknown action, locked customer, bad link)."""
 
@@ -256,11 +264,14 @@ def _record_on_ticket(ctx, challenge: Challenge, verified: bool, until=None) -> 
         if system == "zendesk":
             ctx.emit("zendesk", "update_ticket", {"ticket_id": ticket_id, "fields": {config.verified_field: True}},
                      key=f"identity:{challenge.id}:field")
+        elif system == "hubspot":
+            ctx.emit("hubspot", "update_ticket", {"ticket_id": ticket_id, "fields": {"identity_verified": "true"}},
+                     key=f"identity:{challenge.id}:field")
     else:
         body = (f"Identity verification locked: {config.max_failures} wrong codes for {what}. No new code can be "
                 f"sent before {clock.isoformat(until)}.")
-    ctx.emit(system, "add_internal_note", {"ticket_id": ticket_id, "body": body, "public": False},
-             key=f"identity:{challenge.id}:{'verified' if verified else 'locked'}-note")
+    operation, payload = NOTES[system](ticket_id, body)
+    ctx.emit(system, operation, payload, key=f"identity:{challenge.id}:{'verified' if verified else 'locked'}-note")
 
 
 def consume(ctx, customer_id: str, action: str) -> str | None:

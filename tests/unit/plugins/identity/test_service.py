@@ -274,3 +274,28 @@ def test_sent_code_is_scrubbed_from_the_outbox_after_sending(hub):
         query = select(OutboxAction).where(OutboxAction.key == f"identity:{challenge_id}:code")
         row = session.execute(query).scalar_one()
         assert row.status == "done" and code not in row.payload
+
+
+@pytest.mark.parametrize("system, expected", [
+    ("salesforce", [("salesforce", "add_case_comment", "case_id")]),
+    ("hubspot", [("hubspot", "update_ticket", "ticket_id"), ("hubspot", "add_note", "ticket_id")]),
+])
+def test_ticket_records_use_each_help_desks_operations(make_hub, now, system, expected):
+    class Desk(FakeZendesk):
+        name = system
+
+    class Offer:
+        @hookimpl
+        def register_connectors(self, hub):
+            return Desk()
+    hub = make_hub({"plugins": {"identity": {}}}, plugins=[Offer()])
+    with tx(hub) as ctx:
+        created = request_verification(ctx, "CUST-0001", REFUND, "agent:test", system, "500X")
+    code = sent_code(hub, created["challenge_id"])
+    assert verify(hub, code, challenge_id=created["challenge_id"]).ok
+    with hub.db.session() as session:
+        rows = session.execute(select(OutboxAction).where(OutboxAction.system == system)
+                               .order_by(OutboxAction.id)).scalars().all()
+        found = [(r.system, r.operation, next(k for k in ("case_id", "ticket_id") if k in json.loads(r.payload)))
+                 for r in rows]
+    assert found == expected
