@@ -184,6 +184,7 @@ def request_refund(ctx, config, record: dict, why: str) -> bool:
                  key=f"dispute-refund:{record['dispute_id']}:{attempt}", order_key=f"refund:{record['dispute_id']}")
     except ActionRefused as exc:
         refusals = int((record.get("refund") or {}).get("refusals", 0)) + 1
+        store.delete(f"refund_result:{record['dispute_id']}")  # an earlier failure is superseded by this answer
         record["refund"] = {"state": "refund_refused", "why": why, "reason": str(exc), "attempt": attempt,
                             "refusals": refusals, "at": isoformat(ctx.now())}
         ctx.audit(PLUGIN, "dispute.refund", record["dispute_id"], "refused", reason=str(exc), why=why)

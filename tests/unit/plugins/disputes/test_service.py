@@ -206,3 +206,19 @@ def test_with_the_identity_plugin_a_refund_waits_for_the_customers_code(harness)
     h.run("ticket.updated", {**ticket, "tags": ["disputes", "dispute_refund"]}, source="zendesk", event_id="ok")
     [refund] = h.actions("core_banking", "create_refund")
     assert refund["payload"]["customer_id"] == "CUST-0001" and refund["key"] == "dispute-refund:DSP-1:0"
+
+
+def test_a_failed_refund_can_be_approved_again_under_a_new_key(harness):
+    h = harness()
+    h.connectors.bank.results["create_refund"] = PermanentError("bank answered 422: not_refundable")
+    h.run("dispute.closed", dispute("won", outcome="won"))
+    h.execute_outbox()
+    assert h.state("refund_result:DSP-1")["state"] == "refund_failed"
+    assert any(n.startswith("The bank did not issue the refund") for n in h.notes())
+    h.connectors.bank.results["create_refund"] = {"id": "RFD-2", "amount": "59.90", "currency": "EUR"}
+    h.run("ticket.updated", {"external_id": "dispute-DSP-1", "status": "open", "tags": ["dispute_refund"]},
+          source="sync")
+    h.execute_outbox()
+    assert [a["key"] for a in h.actions("core_banking", "create_refund")] == ["dispute-refund:DSP-1:0",
+                                                                              "dispute-refund:DSP-1:1"]
+    assert h.state("refund_result:DSP-1")["state"] == "refund_issued"
