@@ -1,5 +1,5 @@
 """The hub's own tables in a data-subject request: inbox and outbox payloads, dead letters, plugin state,
-identity challenges, consents and the sync link table (when present).
+identity challenges, consents, and (``hubtables``) the sync engine's and the console's tables.
 
 Rows are found by the subject's email (case-insensitive, anywhere in the text) and by their ids as JSON string
 values (``"CUST-0001"``), so an id that is a prefix of another never matches it. Erasure keeps inbox rows (their
@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import String, delete, inspect, or_, select, update
+from sqlalchemy import delete, inspect, or_, select, update
 from sqlalchemy import table as sql_table
 
 from hub import clock
 from hub.db import DeadLetter, InboxEvent, OutboxAction, PluginState, dumps
+from plugins.privacy import hubtables
 from plugins.privacy.models import ConsentRecord
 from plugins.privacy.systems import Subject
-
-LINK_TABLES = ("links", "sync_links", "record_links")
 
 
 def _needles(subject: Subject) -> list[str]:
@@ -65,6 +64,7 @@ def export(session, subject: Subject) -> dict:
         "consents": [{"purpose": c.purpose, "granted": c.granted, "text_version": c.text_version,
                       "channel": c.channel, "at": clock.isoformat(c.at)} for c in consents],
         "identity_checks": [dict(r) for r in _challenges(session, subject.customer_id)],
+        **hubtables.export(session, subject, needles),
     }
     return {"found": any(data.values()), "data": data, "exported": {k: len(v) for k, v in data.items()}}
 
@@ -95,19 +95,6 @@ def erase(session, subject: Subject, request_id: str, rules) -> dict:
                 target = sql_table(name, _col("customer_id"))
                 erased[name] = session.execute(delete(target).where(
                     target.c.customer_id == subject.customer_id)).rowcount
-        erased["links"] = _erase_links(session, subject, tables)
+    erased.update(hubtables.erase(session, subject, needles))
     kept = [{"records": r.records, "count": None, "reason": r.reason} for r in rules if r.system == "hub"]
     return {"found": any(erased.values()), "erased": erased, "kept": kept}
-
-
-def _erase_links(session, subject: Subject, tables: list[str]) -> int:
-    """Rows of the sync link table that name any of the subject's ids in any text column."""
-    ids = {str(i) for found in subject.ids.values() for i in found or []} | {subject.customer_id}
-    count = 0
-    for name in LINK_TABLES:
-        if name not in tables:
-            continue
-        columns = [c["name"] for c in inspect(session.connection()).get_columns(name) if isinstance(c["type"], String)]
-        target = sql_table(name, *[_col(c) for c in columns])
-        count += session.execute(delete(target).where(or_(*[target.c[c].in_(ids) for c in columns]))).rowcount
-    return count
