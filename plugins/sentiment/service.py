@@ -139,7 +139,8 @@ def _escalate(ctx, config: Config, record: dict, home: str, sentiment: dict, tic
     if target is not None:
         ctx.emit("zendesk", "update_ticket", payload, key=f"{PLUGIN}:negative:{home}",
                  order_key=f"zendesk:ticket:{target}")
-    ctx.audit(PLUGIN, "sentiment.negative", home, "tagged", score=sentiment["score"], cause=cause,
+    ctx.audit(PLUGIN, "sentiment.negative", home, "tagged" if target is not None else "no help-desk record",
+              score=sentiment["score"], cause=cause,
               priority=payload.get("priority"))
 
 

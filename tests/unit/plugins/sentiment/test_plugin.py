@@ -157,3 +157,15 @@ def test_config_rejects_unknown_keys():
     from plugins.sentiment import Config
     with pytest.raises(ValidationError):
         Config.model_validate({"strong_negativ": -0.5})
+
+
+def test_a_crm_only_ticket_is_scored_and_audited_but_nothing_is_written(drive):
+    from sqlalchemy import select
+
+    from hub.db import AuditEntry
+    driver = drive({"sentiment": {}})
+    driver.send("ticket.created", {**ANGRY, "system": "hubspot", "id": "55", "links": {}})
+    assert driver.actions() == []
+    with driver.hub.db.session() as session:
+        [entry] = session.execute(select(AuditEntry).where(AuditEntry.action == "sentiment.negative")).scalars()
+        assert (entry.target, entry.outcome) == ("hubspot:55", "no help-desk record")
