@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, g, jsonify, request
 
+from hub import clock
 from hub.api import route
 from hub.pipeline import ActionRefused, EventContext
 from plugins.privacy.consents import ConsentError, current, history, record_consent
@@ -62,7 +63,7 @@ def create_blueprint(hub) -> Blueprint:
         except DsrError as exc:
             return _invalid(str(exc))
         return jsonify(id=row.id, kind=row.kind, subject=mask_email(row.subject), status=row.status,
-                       received_at=row.received_at.isoformat(), due_at=row.due_at.isoformat()), 201
+                       received_at=clock.isoformat(row.received_at), due_at=clock.isoformat(row.due_at)), 201
 
     @route(api, "/dsr", "GET", "read", "Data-subject requests with their deadlines (open ones; ?all=1 for all)")
     def dsr_list():

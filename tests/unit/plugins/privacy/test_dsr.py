@@ -188,3 +188,23 @@ def test_retention_rule_matching():
     assert retained_by([rule], "zendesk", "tickets", {"tags": ["cards", "compliance_fraud"]}) is rule
     assert retained_by([rule], "zendesk", "tickets", {"tags": ["cards"]}) is None
     assert retained_by([rule], "salesforce", "tickets", {"tags": ["compliance_fraud"]}) is None
+
+
+def test_requests_recorded_through_the_api_start_the_clock(hub, now):
+    from hub.api import create_token
+    from hub.app import create_app
+    client = create_app(hub=hub).test_client()
+    auth = {"Authorization": "Bearer " + create_token(hub, "dpo", ["admin"])}
+    created = client.post("/api/v1/dsr", headers=auth, json={"kind": "export", "email": EMAIL})
+    assert created.status_code == 201
+    assert created.get_json() | {"id": "x"} == {"id": "x", "kind": "export", "subject": "a***@example.org",
+                                               "status": "open", "received_at": "2026-01-31T09:00:00Z",
+                                               "due_at": "2026-02-28T09:00:00Z"}
+    again = client.post("/api/v1/dsr", headers=auth, json={"kind": "export", "email": EMAIL.upper()})
+    assert again.get_json()["id"] == created.get_json()["id"]
+    assert client.post("/api/v1/dsr", headers=auth, json={"kind": "forget", "email": EMAIL}).status_code == 422
+    listed = client.get("/api/v1/dsr", headers=auth).get_json()["requests"]
+    assert [(r["id"], r["due_at"]) for r in listed] == [(created.get_json()["id"], "2026-02-28T09:00:00Z")]
+    report = json.loads(run_dsr(hub, "export", EMAIL, None))
+    assert report["request_id"] == created.get_json()["id"] and report["received_at"] == "2026-01-31T09:00:00Z"
+    assert client.get("/api/v1/dsr", headers=auth).get_json()["requests"] == []
