@@ -90,6 +90,7 @@ def store_page(hub, engine: Engine, system: str, object: str, page: list[dict], 
             SyncFailure.system == system, SyncFailure.object == object).limit(1)).first() is not None
         for native in page:
             native_id = mapping.native_id(native) or "?"
+            queued = list(session.info.get("sync_writes", []))
             try:
                 with session.begin_nested():
                     outcome = engine.apply_record(session, system, object, native, comments.get(native_id))
@@ -97,9 +98,11 @@ def store_page(hub, engine: Engine, system: str, object: str, page: list[dict], 
                     _clear_failure(session, system, object, native_id)
             except Exception as exc:  # one bad record never blocks the stream; its reason is kept
                 log.warning("sync %s %s %s failed: %s", system, object, native_id, exc)
+                session.info["sync_writes"] = queued  # its writes go with its rolled-back changes
                 engine.record_failure(session, system, object, native_id, f"{type(exc).__name__}: {exc}")
                 outcome = "failed"
             counts[outcome] += 1
+        engine.pusher.flush(session)
         cursors.save(session, system, object, next_cursor)
 
 

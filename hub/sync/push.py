@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from hub import clock
 from hub.db import OutboxAction, dumps
 from hub.mappings import Mapping
-from hub.pipeline import EventContext
+from hub.pipeline import ActionRefused, EventContext
 from hub.sync import echo
 from hub.sync.links import Links
 from hub.sync.models import SyncRecord
@@ -52,8 +52,28 @@ class Pusher:
                 found.append(system)
         return found
 
-    def _emit(self, session: Session, system: str, operation: str, payload: dict, key: str, order: str) -> bool:
-        return EventContext(self.hub, session, origin=ORIGIN).emit(system, operation, payload, key, order_key=order)
+    def _emit(self, session: Session, system: str, operation: str, payload: dict, key: str, order: str,
+              kind: int = 0) -> bool:
+        """Queue a write until the page is stored (``flush``); a newer record write replaces a queued one."""
+        queued = session.info.setdefault("sync_writes", [])
+        if kind == 0:
+            queued[:] = [w for w in queued if not (w[5] == order and w[0] == 0)]
+        queued.append((kind, system, operation, payload, key, order))
+        return True
+
+    def flush(self, session: Session) -> int:
+        """Add the page's writes to the outbox grouped by system — record writes, then comments, then deletes —
+        so the outbox leases whole vendor batches; each record's own writes keep their order."""
+        queued = session.info.pop("sync_writes", [])
+        context = EventContext(self.hub, session, origin=ORIGIN)
+        added = 0
+        for kind, system, operation, payload, key, order in sorted(queued, key=lambda w: (w[1], w[0], w[2])):
+            try:
+                added += bool(context.emit(system, operation, payload, key, order_key=order))
+            except ActionRefused as exc:  # a policy plugin said no: shown with the sync failures, not retried
+                from hub.sync.engine import Engine
+                Engine.record_failure(session, system, operation, key, f"refused: {exc}")
+        return added
 
     @staticmethod
     def supersede(session: Session, order: str, operations: tuple[str, ...]) -> int:
@@ -135,7 +155,7 @@ class Pusher:
             payload = {"external_id": row.canonical_id}
             if link.native_id:
                 payload[write.delete_ref] = link.native_id
-            if self._emit(session, system, write.delete, payload, f"{order}:delete", order):
+            if self._emit(session, system, write.delete, payload, f"{order}:delete", order, kind=2):
                 sent += 1
         return sent
 
@@ -157,7 +177,7 @@ class Pusher:
                 payload[write.parent_ref] = ticket_link.native_id
             order = order_key(system, "ticket", ticket.canonical_id)
             key = f"sync:{system}:comment:{row.canonical_id}"
-            if self._emit(session, system, write.comment, payload, key, order):
+            if self._emit(session, system, write.comment, payload, key, order, kind=1):
                 sent += 1
             link = links.ensure("comment", row.canonical_id, system)
             link.marker = marker(key)
