@@ -111,6 +111,11 @@ class SlaSettings(_Strict):
     due_fields: dict[str, str] = Field(
         default_factory=lambda: {"first_response": "SLA first response due", "resolution": "SLA resolution due"}
     )
+    # CRMs name fields by API name, not title; a target a CRM has no field for is not written there.
+    crm_due_fields: dict[str, dict[str, str]] = Field(
+        default_factory=lambda: {"salesforce": {"first_response": "SLA_First_Response_Due__c"},
+                                 "hubspot": {"first_response": "sla_first_response_due"}}
+    )
 
     @model_validator(mode="after")
     def _references(self):
@@ -123,7 +128,7 @@ class SlaSettings(_Strict):
             if policy.name in seen:
                 raise ValueError(f"policy name {policy.name!r} is used twice")
             seen.add(policy.name)
-        for target in self.due_fields:
+        for target in [*self.due_fields, *(t for names in self.crm_due_fields.values() for t in names)]:
             if target not in TARGETS:
                 raise ValueError(f"due_fields: unknown target {target!r}; use {list(TARGETS)}")
         return self

@@ -42,6 +42,7 @@ DELETED = "ticket.deleted"
 EVENT_TYPES = {"warning": "sla.warning", "breach": "sla.breached"}
 BATCH = 50  # tickets per job transaction
 CREATE_OPERATIONS = frozenset({"create_ticket", "upsert_ticket", "create_case", "upsert_case"})
+SYNC_ORIGIN = "sync"  # the origin of outbox writes made by the sync engine
 log = logging.getLogger(__name__)
 
 
@@ -111,7 +112,9 @@ def handle_action_done(action, result, ctx) -> None:
     Echo suppression keeps the hub's own writes from coming back as ``ticket.created``, so the created record
     (the action payload plus the id the connector returned) is read here instead.
     """
-    if action.operation not in CREATE_OPERATIONS:
+    if action.operation not in CREATE_OPERATIONS or action.origin == SYNC_ORIGIN:
+        # A sync write is a copy of a ticket already measured from its canonical events (they carry the links):
+        # a clock of its own would be a second, unlinked clock for the same ticket.
         return
     ticket = dict(ticket_of(action.payload))
     record_id = (result or {}).get("id") or (result or {}).get("ticket_id") or ticket.get("id")
@@ -241,19 +244,28 @@ def _save(store, key: str, record: dict, clock: TicketClock, external_id: str | 
 
 
 def _write_due(rt: Runtime, ctx, key: str, record: dict, clock: TicketClock) -> None:
-    """Emit a field update to each linked record whose due values changed since the last write."""
+    """Emit a field update to each linked record whose due values changed since the last write.
+
+    The help desk gets the titled fields (``due_fields``); a CRM its own field names (``crm_due_fields``) in
+    its connector's shape: ``update_case {case_id, fields}`` on Salesforce, ``update_ticket {ticket_id, fields}``
+    elsewhere.
+    """
     due = clock.due_times()
-    values = {title: (isoformat(due[target]) if target in due else None)
-              for target, title in rt.settings.due_fields.items() if target in clock.targets}
-    if not values:
-        return
-    signature = hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
     for system, record_id in sorted(record["records"].items()):
+        names = rt.settings.crm_due_fields.get(system, rt.settings.due_fields)
+        values = {name: (isoformat(due[target]) if target in due else None)
+                  for target, name in names.items() if target in clock.targets}
+        if not values:
+            continue
+        signature = hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
         if record["written"].get(system) == signature:
             continue
-        operation = "update_case" if system == "salesforce" else "update_ticket"
-        ctx.emit(system, operation, {"ticket_id": record_id, "fields": values},
-                 key=f"sla:due:{system}:{record_id}:{signature}", order_key=f"{system}:ticket:{record_id}")
+        if system == "salesforce":
+            operation, payload = "update_case", {"case_id": record_id, "fields": values}
+        else:
+            operation, payload = "update_ticket", {"ticket_id": record_id, "fields": values}
+        ctx.emit(system, operation, payload, key=f"sla:due:{system}:{record_id}:{signature}",
+                 order_key=f"{system}:ticket:{record_id}")
         record["written"][system] = signature
 
 

@@ -83,6 +83,23 @@ def test_reply_in_linked_crm_counts_as_first_response(drive):
     assert run_due(d.hub) == 0  # no first-response warning or breach any more
 
 
+def test_linked_crm_records_get_due_times_under_their_own_field_names(drive):
+    d = drive({"sla": SLA})
+    d.send("ticket.created", ticket(links={"salesforce": "500AA", "hubspot": "9001"}))
+    writes = {system: (op, payload) for system, op, _, payload in d.outbox()}
+    assert writes["salesforce"] == ("update_case", {"case_id": "500AA",
+                                                    "fields": {"SLA_First_Response_Due__c": "2026-01-13T10:15:00Z"}})
+    assert writes["hubspot"] == ("update_ticket", {"ticket_id": "9001",
+                                                   "fields": {"sla_first_response_due": "2026-01-13T10:15:00Z"}})
+    assert writes["zendesk"][1]["fields"]["SLA resolution due"] == "2026-01-13T14:00:00Z"
+
+
+def test_crm_without_a_due_field_gets_no_write(drive):
+    d = drive({"sla": {**SLA, "crm_due_fields": {"salesforce": {}}}})
+    d.send("ticket.created", ticket(links={"salesforce": "500AA"}))
+    assert [system for system, _, _, _ in d.outbox()] == ["zendesk"]
+
+
 def test_internal_note_is_not_a_response(drive):
     d = drive({"sla": SLA})
     d.send("ticket.created", ticket())
@@ -218,3 +235,31 @@ def test_ticket_arriving_within_the_grace_still_fires(drive):
     d.send("ticket.created", ticket())
     assert d.audit("sla.started")[0]["unfired"] == []
     assert run_due(d.hub) == 2
+
+
+class CreatingCrm:
+    name = "hubspot"
+
+    def execute(self, operation, payload, idempotency_key):
+        return {"id": {"zendesk-101": "9100", "frozen-1": "9035"}[payload["external_id"]], "created": True}
+
+    def check(self):
+        return {"ok": True, "detail": "fake"}
+
+
+def test_hub_created_ticket_starts_a_clock_but_a_sync_copy_does_not(drive):
+    from hub.pipeline import EventContext, process_next_action
+
+    d = drive({"sla": SLA})
+    d.hub.connectors["hubspot"] = CreatingCrm()
+    copy = {"external_id": "zendesk-101", "ticket": {"subject": "Locked out", "priority": "high",
+                                                     "tags": ["account_access"]}}
+    with d.hub.db.session() as session:
+        EventContext(d.hub, session, origin="sync").emit("hubspot", "upsert_ticket", copy, key="sync:copy")
+        EventContext(d.hub, session).emit("hubspot", "upsert_ticket",
+                                          {"external_id": "frozen-1", "ticket": {"priority": "high",
+                                                                                 "tags": ["account_access"]}},
+                                          key="bank:frozen-1")
+    while process_next_action(d.hub, "test"):
+        pass
+    assert [a["target"] for a in d.audit("sla.started")] == ["hubspot:9035"]
