@@ -28,6 +28,7 @@ SLA_TYPES = {"sla.warning", "sla.breached"}
 TICKET_TYPES = {"ticket.created", "ticket.updated", "ticket.deleted"}
 BATCH = 50  # tickets per job transaction
 CREATE_OPERATIONS = frozenset({"create_ticket", "upsert_ticket", "create_case", "upsert_case"})
+SYNC_ORIGIN = "sync"  # the origin of outbox writes made by the sync engine
 CATEGORIES = (
     "payments", "cards", "disputes", "fees", "kyc_verification", "account_management", "account_access",
     "compliance_fraud",
@@ -86,7 +87,9 @@ def handle_event(event, ctx) -> None:
 
 def handle_action_done(action, result, ctx) -> None:
     """``on_action_done``: rules also apply to tickets the hub created itself (echo suppression hides them)."""
-    if action.operation not in CREATE_OPERATIONS:
+    if action.operation not in CREATE_OPERATIONS or action.origin == SYNC_ORIGIN:
+        # A sync write is a copy of a ticket already escalated from its canonical events (they carry the links);
+        # state of its own would escalate the same ticket twice and count it as another contact.
         return
     data = action.payload.get("ticket") if isinstance(action.payload.get("ticket"), Mapping) else action.payload
     record_id = (result or {}).get("id") or (result or {}).get("ticket_id") or data.get("id")
@@ -143,7 +146,8 @@ def _load_for_ticket(ctx, event):
     at = ctx.now()
     customer = _customer_key(ticket)
     if customer is not None:
-        record["state"]["contacts"] = _contacts(ctx, store, customer, facts["id"], event.type, at)
+        # Counted per ticket (its key), not per record: one ticket seen from three systems is one contact.
+        record["state"]["contacts"] = _contacts(ctx, store, customer, key, event.type, at)
     return key, record, Trigger("ticket", at)
 
 

@@ -102,6 +102,15 @@ def test_repeated_contact_escalates_the_third_ticket(drive):
     assert len(d.outbox("update_ticket")) == 1
 
 
+def test_one_ticket_seen_from_linked_systems_is_one_contact(drive):
+    d = drive({"escalation": ESCALATION})
+    links = {"zendesk": "101", "salesforce": "500A", "hubspot": "9035"}
+    for system, number in links.items():
+        d.send("ticket.updated", {**ticket(tags=["fees"]), "system": system, "id": number, "links": links},
+               source="sync")
+    assert d.outbox("update_ticket") == []
+
+
 def test_registers_its_job(drive):
     d = drive({"escalation": ESCALATION})
     jobs = [job for offered in d.hub.pm.hook.register_jobs(hub=d.hub) for job in offered]
@@ -149,3 +158,17 @@ def test_deleted_ticket_is_not_escalated(drive):
             "facts": {"category": "account_access"}, "records": {"zendesk": "101"}})
     d.drain()
     assert ops(d) == []
+
+
+def test_copies_sync_creates_in_other_systems_get_no_escalation_of_their_own(drive):
+    from hub.pipeline import EventContext, process_next_action
+
+    d = drive({"escalation": ESCALATION})
+    desk = d.hub.connectors["zendesk"] = RecordingHelpDesk()
+    with d.hub.db.session() as session:
+        EventContext(d.hub, session, origin="sync").emit(
+            "zendesk", "create_ticket", {"tags": ["cards"], "segment": "investor", "priority": "normal"},
+            key="sync:zendesk:ticket:salesforce-500A:v1:create_ticket")
+    while process_next_action(d.hub, "test"):
+        pass
+    assert [op for op, _ in desk.calls] == ["create_ticket"]
