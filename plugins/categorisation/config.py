@@ -21,7 +21,10 @@ class Config(BaseModel):
     groups: dict[Category, str] = Field(default_factory=dict, description="category → help-desk group name")
     default_group: str | None = Field(None, description="the triage queue for low-confidence tickets")
     triage_tag: str = "needs_triage"
-    category_field: str = Field("Category", description="title of the custom field (and CRM field) to set")
+    category_field: str = Field("Category", description="title of the help-desk custom field to set")
+    crm_fields: dict[str, str] = Field(
+        default_factory=lambda: {"salesforce": "Category__c", "hubspot": "category"},
+        description="CRM system → API name of its category field (a CRM not listed is not written)")
     model_path: Path | None = Field(None, description="model directory; unset = the shipped model")
     corrections_path: Path | None = Field(
         None, description="JSON lines file of agents' corrections; unset = <data_dir>/categorisation/corrections.jsonl")

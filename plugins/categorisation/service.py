@@ -13,8 +13,9 @@ from plugins.categorisation.model import CATEGORIES, SHIPPED_MODEL, Model, load_
 from plugins.categorisation.rules import evaluate, ticket_text
 
 PLUGIN = "categorisation"
-CRM_OPERATIONS = {"salesforce": "update_case", "hubspot": "update_ticket"}
+CRM_OPERATIONS = {"salesforce": ("update_case", "case_id"), "hubspot": ("update_ticket", "ticket_id")}
 HUB_CREATES = frozenset({"create_ticket", "upsert_ticket"})
+SYNC_ORIGIN = "sync"  # the origin of outbox writes made by the sync engine
 _TEXT_KEPT = 4000  # enough of the ticket to learn from if an agent corrects it
 
 _models: dict[tuple[str, int], Model] = {}
@@ -149,9 +150,9 @@ def on_ticket_created(event, ctx) -> None:
             if decision.get("group"):
                 payload["group"] = decision["group"]
             ctx.emit("zendesk", "update_ticket", payload, key=key, order_key=order_key)
-        elif target in CRM_OPERATIONS and category:
-            ctx.emit(target, CRM_OPERATIONS[target],
-                     {"ticket_id": record_id, "fields": {config.category_field: category}},
+        elif target in CRM_OPERATIONS and category and config.crm_fields.get(target):
+            operation, ref = CRM_OPERATIONS[target]
+            ctx.emit(target, operation, {ref: record_id, "fields": {config.crm_fields[target]: category}},
                      key=key, order_key=order_key)
     store = ctx.state(PLUGIN)
     home = f"{system}:{records[system]}"
@@ -179,6 +180,8 @@ def on_ticket_written(action, result, ctx) -> None:
     """
     if action.system != "zendesk" or action.operation not in HUB_CREATES or not isinstance(result, Mapping):
         return
+    if action.origin == SYNC_ORIGIN:
+        return  # a copy sync made of a ticket from another system, categorised through its ticket.created
     if result.get("created") is False or result.get("id") is None:
         return  # an upsert that found the ticket already there: categorised when it was created
     ticket = dict(ticket_of(action.payload))

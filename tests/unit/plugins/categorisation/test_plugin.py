@@ -65,8 +65,8 @@ def test_new_ticket_gets_tag_field_and_group_and_crm_fields(run):
     assert actions[("zendesk", "update_ticket")] == {
         "ticket_id": "101", "tags_add": ["compliance_fraud"], "fields": {"Category": "compliance_fraud"},
         "group": "Fraud desk"}
-    assert actions[("salesforce", "update_case")] == {"ticket_id": "500A", "fields": {"Category": "compliance_fraud"}}
-    assert actions[("hubspot", "update_ticket")] == {"ticket_id": "301", "fields": {"Category": "compliance_fraud"}}
+    assert actions[("salesforce", "update_case")] == {"case_id": "500A", "fields": {"Category__c": "compliance_fraud"}}
+    assert actions[("hubspot", "update_ticket")] == {"ticket_id": "301", "fields": {"category": "compliance_fraud"}}
     decided = spy.enrichments[0]["category"]
     assert decided["category"] == "compliance_fraud" and decided["source"] == "model"
     with hub.db.session() as session:
