@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 
 from hub.clock import parse_time
-from tests.support.demo_hub import start_demo_hub
+from tests.support.demo_hub import ZD_AUTH, start_demo_hub
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -60,6 +60,7 @@ def test_frozen_account_ticket_escalates_on_warning_and_notifies_on_breach(demo)
                             json={"reason": "suspicious_activity"}, headers={"Authorization": "Bearer sandbox-key"})
     answer.raise_for_status()
     demo.settle()
+    assert demo.dead() == []
     opened = demo.clock.now()
     ticket = frozen_ticket(demo)
     fields = demo.field_values(ticket)
@@ -120,3 +121,62 @@ def test_frozen_account_ticket_escalates_on_warning_and_notifies_on_breach(demo)
     assert len(escalation_writes(demo, ticket["id"])) == 2  # level 1: group, priority; level 2 only notifies
     assert len(notes(demo, ticket["id"], f"Escalation level 1 ({ESCALATION_RULE})")) == 1
     assert len(notes(demo, ticket["id"], f"Escalation level 2 ({ESCALATION_RULE})")) == 1
+    assert demo.dead() == []
+
+
+# The sandbox's seeded groups for each category (hub/sandbox/zendesk/seeding.py); config/demo sets none.
+CATEGORY_GROUPS = {"compliance_fraud": "Fraud", "payments": "Payments", "cards": "Payments", "disputes": "Payments",
+                   "fees": "Payments", "kyc_verification": "KYC", "account_access": "Tier 2",
+                   "account_management": "Tier 1"}
+
+
+@pytest.fixture
+def synced_demo(tmp_path):
+    # Sync passes only from the scheduler job (run_jobs), not also from vendor webhooks in a background thread,
+    # so each pass has finished, outbox drained, when the test looks.
+    started = start_demo_hub(tmp_path / "data", plugins={"sync": {"webhook_polls": False},
+                                                         "categorisation": {"groups": CATEGORY_GROUPS}})
+    yield started
+    started.stop()
+
+
+SUBJECT = "Locked out of online banking"
+
+
+def test_ticket_a_customer_opens_in_zendesk_is_categorised(synced_demo):
+    demo = synced_demo
+    demo.run_jobs()  # the first sync pass starts each system's cursor at now
+    customer = demo.zendesk("users/search.json", external_id="CUST-0005")["users"][0]
+    created = demo.http.post(f"{demo.zendesk_api}/tickets.json", auth=ZD_AUTH, timeout=10, json={"ticket": {
+        "requester": {"name": customer["name"], "email": customer["email"]},
+        "subject": SUBJECT,
+        "comment": {"body": "I can't log in to the app any more, it says my passcode is wrong and now I am "
+                            "locked out of my account. Please help me get access back."}}})
+    created.raise_for_status()
+    ticket_id = created.json()["ticket"]["id"]
+    # sync passes: the new ticket becomes ticket.created for the plugins and copies in the CRMs; later passes
+    # carry the plugins' writes (category, due time, a priority change) on to the copies
+    demo.converge()
+
+    ticket = demo.ticket(ticket_id)
+    fields = demo.field_values(ticket)
+    assert fields.get("Category") == "account_access"
+    assert "account_access" in ticket["tags"]
+    assert ticket["group_id"] == demo.group_id("Tier 2")
+    [event] = [e for e in demo.inbox_events("ticket.created") if e["payload"]["data"]["id"] == str(ticket_id)]
+    assert event["source"] == "sync" and event["status"] == "done"
+    # the due time of the policy that matches the ticket as it ended up (another plugin may raise its priority)
+    due = parse_time(fields["SLA first response due"])
+    assert due - parse_time(ticket["created_at"]) >= FIRST_RESPONSE
+    # one ticket seen from three systems is one contact, not a repeated one
+    assert notes(demo, ticket_id, "Escalation level 1 (repeat-contact)") == []
+
+    [case] = [c for c in demo.salesforce_query("SELECT Id, Subject, Category__c, SLA_First_Response_Due__c FROM Case")
+              if c["Subject"] == SUBJECT]
+    [crm_ticket] = [t for t in demo.hubspot_tickets("subject", "category", "sla_first_response_due")
+                    if t["properties"].get("subject") == SUBJECT]
+    assert case["Category__c"] == crm_ticket["properties"]["category"] == "account_access"
+    assert parse_time(case["SLA_First_Response_Due__c"]) == due
+    assert parse_time(crm_ticket["properties"]["sla_first_response_due"]) == due
+    assert len(demo.audit_entries("sla.started")) == 1  # one clock for the ticket and its copies
+    assert demo.dead() == []

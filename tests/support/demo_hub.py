@@ -105,6 +105,24 @@ class DemoHub:
         self.scheduler.run_pending_now()
         self.settle()
 
+    def converge(self, rounds: int = 8) -> int:
+        """``run_jobs`` until a tick adds no inbox event or outbox action (sync has carried every change on);
+        returns the ticks it took."""
+        from sqlalchemy import func, select
+
+        from hub.db import InboxEvent, OutboxAction
+
+        def rows() -> int:
+            with self.hub.db.session() as session:
+                return sum(session.execute(select(func.count()).select_from(model)).scalar_one()
+                           for model in (InboxEvent, OutboxAction))
+        for tick in range(1, rounds + 1):
+            before = rows()
+            self.run_jobs()
+            if rows() == before:
+                return tick
+        raise AssertionError(f"still changing after {rounds} ticks")
+
     def settle(self, timeout: float = 30.0) -> None:
         """Wait until every inbox event and outbox action is done (or dead) and the sandbox has delivered."""
         from sqlalchemy import func, select
@@ -155,6 +173,27 @@ class DemoHub:
     def group_id(self, name: str) -> int:
         return next(g["id"] for g in self.zendesk("groups.json")["groups"] if g["name"] == name)
 
+    def salesforce_query(self, soql: str) -> list[dict]:
+        answer = self.http.get(f"{self.sandbox.url}/services/data/v59.0/query/", params={"q": soql}, timeout=TIMEOUT,
+                               headers={"Authorization": "Bearer sandbox-session"})
+        answer.raise_for_status()
+        return answer.json()["records"]  # the first page (up to 2,000 records) is all a test needs
+
+    def hubspot_tickets(self, *properties: str) -> list[dict]:
+        found, after = [], None
+        while True:
+            params = {"limit": 100, "properties": ",".join(properties)}
+            if after:
+                params["after"] = after
+            answer = self.http.get(f"{self.sandbox.url}/crm/v3/objects/tickets", params=params, timeout=TIMEOUT,
+                                   headers={"Authorization": "Bearer sandbox-token"})
+            answer.raise_for_status()
+            body = answer.json()
+            found += body.get("results") or []
+            after = ((body.get("paging") or {}).get("next") or {}).get("after")
+            if not after:
+                return found
+
     def notifications(self) -> list[dict]:
         """What the sandbox's Slack-compatible sink received: ``[{"at", "json"}]`` (``at`` on the sandbox clock)."""
         answer = self.http.get(f"{self.sandbox.url}/_sandbox/notify", timeout=TIMEOUT)
@@ -183,6 +222,17 @@ class DemoHub:
                                    .order_by(OutboxAction.id)).scalars().all()
             return [{"key": row.key, "status": row.status, "payload": json.loads(row.payload)} for row in rows]
 
+    def dead(self) -> list[str]:
+        """Inbox events and outbox actions that gave up, as ``"<kind> <what>: <last error>"`` lines."""
+        from sqlalchemy import select
+
+        from hub.db import InboxEvent, OutboxAction
+        with self.hub.db.session() as session:
+            actions = session.execute(select(OutboxAction).where(OutboxAction.status == "dead")).scalars().all()
+            events = session.execute(select(InboxEvent).where(InboxEvent.status == "dead")).scalars().all()
+            return ([f"action {a.system}.{a.operation}: {a.last_error}" for a in actions]
+                    + [f"event {e.source} {e.type}: {e.last_error}" for e in events])
+
     def inbox_events(self, event_type: str) -> list[dict]:
         """Stored inbox events of ``event_type`` (oldest first): ``{"source", "status", "payload"}``."""
         from sqlalchemy import select
@@ -201,10 +251,11 @@ class DemoHub:
         try:
             release(self.hub, self.scheduler.owner)
         finally:
-            hub_clock.set_clock(None)
-            self.sandbox.stop()
+            # The hub first, so its workers do not spend their last moments on a sandbox that is gone.
             wasyncore.close_all(self.running.server._map)
             self.running.stop()
+            self.sandbox.stop()
+            hub_clock.set_clock(None)
             self.http.close()
 
 
