@@ -1,7 +1,8 @@
 """Triage end to end on the demo config (issue 6): a signed ``account.frozen`` event from the bank emulator →
 an account_access ticket at high priority with its SLA due time → with the clock moved, the SLA warning
 escalates to Tier 2 and the breach notifies the demo's webhook, each once and within 60 s of falling due.
-A ticket a customer opens in Zendesk is categorised (tag, "Category" field, group) through the sync engine.
+A fraud ticket the hub opens carries its category too, and a ticket a customer opens in Zendesk is categorised
+(tag, "Category" field, group) through the sync engine, its category and due time reaching the CRM copies.
 
 Time is moved, never waited for: one clock shared by the hub and the sandbox, jobs run one tick at a time.
 """
@@ -179,4 +180,19 @@ def test_ticket_a_customer_opens_in_zendesk_is_categorised(synced_demo):
     assert parse_time(case["SLA_First_Response_Due__c"]) == due
     assert parse_time(crm_ticket["properties"]["sla_first_response_due"]) == due
     assert len(demo.audit_entries("sla.started")) == 1  # one clock for the ticket and its copies
+    assert demo.dead() == []
+
+
+def test_fraud_ticket_the_hub_opens_carries_its_category_and_sla(demo):
+    demo.emit("fraud.alert.created", {"alert_id": "ALERT-E2E-1", "customer_id": "CUST-0002", "risk_score": 0.72,
+                                      "reason": "card used in two countries within an hour"})
+    demo.settle()
+    [ticket] = [t for t in demo.tickets() if (t.get("external_id") or "").startswith("fraud-CUST-0002-")]
+    fields = demo.field_values(ticket)
+    assert "compliance_fraud" in ticket["tags"]
+    assert fields["Category"] == "compliance_fraud"
+    assert ticket["group_id"] == demo.group_id("Fraud")
+    assert timedelta(minutes=14) <= parse_time(fields["SLA first response due"]) - parse_time(ticket["created_at"]) \
+        <= timedelta(minutes=16)
+    assert len(demo.notifications()) == 1  # the demo's fraud team webhook, once per case
     assert demo.dead() == []
