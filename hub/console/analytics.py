@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 from hub import clock
 from hub.console.models import AnalyticsDaily, AnalyticsEvent, AnalyticsTicket
@@ -130,6 +130,21 @@ def _guard_use(connector) -> dict:
             "breaker": str(breaker) if breaker else None}
 
 
+def _last_reads(db) -> dict[str, str]:
+    """Per system, when the sync last saved a read cursor (the sync engine's tables, when it is installed)."""
+    try:
+        from hub.sync import cursors
+    except ImportError:
+        return {}
+    if not inspect(db.connection()).has_table("sync_cursors"):
+        return {}
+    found: dict[str, str] = {}
+    for row in cursors.all_cursors(db):
+        if row.get("saved_at") and row["saved_at"] > found.get(row["system"], ""):
+            found[row["system"]] = row["saved_at"]
+    return found
+
+
 def sync_health(hub, db, now: datetime | None = None) -> list[dict]:
     """Per connector: lag (oldest pending outbox action), last success, error rate over the last hour, budget."""
     now = now or clock.now()
@@ -147,6 +162,7 @@ def sync_health(hub, db, now: datetime | None = None) -> list[dict]:
         DeadLetter.kind == "outbox", DeadLetter.created_at >= hour_ago).group_by(DeadLetter.system)).all())
     last_in = dict(db.execute(select(InboxEvent.source, func.max(InboxEvent.received_at))
                               .group_by(InboxEvent.source)).all())
+    reads = _last_reads(db)
     systems = sorted(set(hub.connectors) | set(pending) | set(last_ok))
     health = []
     for system in systems:
@@ -160,6 +176,7 @@ def sync_health(hub, db, now: datetime | None = None) -> list[dict]:
             "lag_seconds": round((now - _aware(oldest)).total_seconds()) if oldest else 0,
             "last_success": clock.isoformat(_aware(success)) if success else None,
             "last_received": clock.isoformat(_aware(received)) if received else None,
+            "last_read": reads.get(system),
             "error_rate_pct": round(errors / attempts * 100, 1) if attempts else 0.0,
             "errors_last_hour": errors,
             **_guard_use(hub.connectors.get(system)),
