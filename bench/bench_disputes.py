@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from hub.hookspecs import hookimpl
+from hub.sandbox.bank.state import DEFAULT_WEBHOOK_SECRET as BANKING_SECRET
 
 
 class _Fake:
@@ -55,7 +56,7 @@ def _hub(data_dir: str, plugins: dict, extra: list):
     from hub.runtime import Hub
     from hub.settings import REPO_ROOT, load_settings
     settings = load_settings(REPO_ROOT / "config" / "test", overrides={"plugins": plugins},
-                             env={"DESKBRIDGE_DATA_DIR": data_dir, "DESKBRIDGE_BANKING_WEBHOOK_SECRET": "whsec_x"})
+                             env={"DESKBRIDGE_DATA_DIR": data_dir, "DESKBRIDGE_BANKING_WEBHOOK_SECRET": BANKING_SECRET})
     return Hub(settings, extra_plugins=extra)
 
 

@@ -6,12 +6,14 @@ Every problem is reported as ``file:line: field: problem`` (see ``hub.errors.Pro
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from hub.errors import ConfigError, Problem
 
@@ -50,6 +52,43 @@ class WebhookSettings(_Frozen):
     salesforce_org_ids: list[str] = []
     tolerance_seconds: int = Field(300, ge=1, le=3600)
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
+
+    # Fail closed: a guessable or truncated signing key must stop the hub at start-up, not weaken every
+    # verification after it. Messages never echo the secret itself.
+    @field_validator("banking_secrets")
+    @classmethod
+    def _banking_keys_are_strong(cls, secrets: list[str]) -> list[str]:
+        for secret in secrets:
+            problem = banking_secret_problem(secret)
+            if problem:
+                raise ValueError(problem)
+        return secrets
+
+    @field_validator("stripe_secrets")
+    @classmethod
+    def _stripe_secrets_are_whsec(cls, secrets: list[str]) -> list[str]:
+        for secret in secrets:
+            if not secret.startswith("whsec_") or not secret[len("whsec_"):].strip():
+                raise ValueError("Stripe webhook secret must be a non-empty 'whsec_…' signing secret")
+        return secrets
+
+
+MIN_BANKING_KEY_BYTES = 24  # Standard Webhooks: symmetric keys of at least 192 bits
+
+
+def banking_secret_problem(secret: str) -> str | None:
+    """Why a Standard Webhooks secret is unacceptable (``whsec_`` + base64 of ≥ 24 bytes), or ``None``."""
+    if not secret.startswith("whsec_"):
+        return "banking webhook secret must start with 'whsec_'"
+    text = secret[len("whsec_"):].strip().rstrip("=")
+    try:
+        key = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return "banking webhook secret is not valid base64 after 'whsec_'"
+    if len(key) < MIN_BANKING_KEY_BYTES:
+        return (f"banking webhook secret is {len(key)} bytes after base64; "
+                f"at least {MIN_BANKING_KEY_BYTES} are required")
+    return None
 
 
 class AuditSettings(_Frozen):
@@ -272,8 +311,7 @@ def load_settings(config_dir: Path | str | None = None, env: dict | None = None,
             loc = tuple(err["loc"])
             file, line = source.locate(loc)
             field = ".".join(str(p) for p in loc)
-            message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].lower()
-            problems.append(Problem(file, line, field, message))
+            problems.append(Problem(file, line, field, _message(err)))
     if plugin_models is not None and isinstance(data.get("plugins"), dict):
         problems.extend(_check_plugins(data["plugins"], plugin_models, source))
     if connector_models is not None and isinstance(data.get("connectors"), dict):
@@ -281,6 +319,14 @@ def load_settings(config_dir: Path | str | None = None, env: dict | None = None,
     if problems:
         raise ConfigError(problems)
     return settings
+
+
+def _message(err: dict) -> str:
+    if err["type"] == "extra_forbidden":
+        return "unknown key"
+    if err["type"] == "value_error":
+        return str(err["ctx"]["error"])  # our own validators' message, without pydantic's "Value error," prefix
+    return err["msg"].lower()
 
 
 def _check_plugins(blocks: dict, plugin_models: dict, source: _Source, section: str = "plugins") -> list[Problem]:

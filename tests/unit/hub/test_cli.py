@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from hub.sandbox.bank.state import DEFAULT_WEBHOOK_SECRET as BANKING_SECRET
+
 pytestmark = pytest.mark.unit
 REPO = Path(__file__).resolve().parents[3]
 COMMANDS = ["run", "web", "worker", "scheduler", "demo", "sandbox", "config", "plugins", "classify",
@@ -34,7 +36,7 @@ def test_every_command_has_help(args):
 
 
 def test_config_check_ok_and_broken(tmp_path):
-    ok = deskbridge("config", "check", "config/test", env={"DESKBRIDGE_BANKING_WEBHOOK_SECRET": "whsec_x"})
+    ok = deskbridge("config", "check", "config/test", env={"DESKBRIDGE_BANKING_WEBHOOK_SECRET": BANKING_SECRET})
     assert ok.returncode == 0 and ok.stdout.strip() == "config OK"
     (tmp_path / "hub.yaml").write_text("workers:\n  inbox_threads: -3\nplugins:\n  nosuch: {}\n")
     bad = deskbridge("config", "check", str(tmp_path))

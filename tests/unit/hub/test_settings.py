@@ -8,6 +8,7 @@ from hub.errors import ConfigError
 from hub.settings import load_settings
 
 pytestmark = pytest.mark.unit
+STRONG = "whsec_" + "c2V0dGluZ3MtdGVzdC1iYW5raW5nLWtleS0zMmJ5dGVz"  # 32 bytes
 
 
 def write(dir_: Path, text: str, name: str = "hub.yaml") -> Path:
@@ -43,9 +44,9 @@ def test_secret_references_resolve_from_env_and_file(tmp_path):
     (tmp_path / "secret.txt").write_text("s3cret-from-file\n")
     config = write(tmp_path, "secret_key: {$file: secret.txt}\nwebhooks:\n  banking_secrets:\n"
                              "    - {$env: BANK_SECRET}\n")
-    settings = load_settings(config, env={"BANK_SECRET": "whsec_abc"})
+    settings = load_settings(config, env={"BANK_SECRET": STRONG})
     assert settings.secret_key == "s3cret-from-file"
-    assert settings.webhooks.banking_secrets == ["whsec_abc"]
+    assert settings.webhooks.banking_secrets == [STRONG]
 
 
 def test_yaml_syntax_error_names_file_and_line(tmp_path):
