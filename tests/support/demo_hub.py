@@ -1,10 +1,11 @@
 """A hub on the demo config (``config/demo/``) against an in-process sandbox, for end-to-end tests.
 
 What ``deskbridge demo`` does, minus the fixed ports: a seeded sandbox on a free port, the hub's connectors and
-the demo's notify webhook pointed at it, vendor webhooks subscribed, ticket fields created at start-up, workers
-on. The scheduler's jobs are not timed: the test runs them with ``run_jobs()`` after moving one clock shared
-by the hub (``hub.clock.set_clock``) and the sandbox (``POST /_sandbox/clock``), so due moments are reached in
-milliseconds and every recorded timestamp (hub audit, Zendesk audits, notify sink) reads the same time line.
+the demo's notify webhooks pointed at it, vendor webhooks subscribed, ticket fields created at start-up, workers
+on. The scheduler's jobs are not timed: the test runs them with ``run_jobs()`` after moving one clock shared by
+the hub (``hub.clock.set_clock``) and the sandbox (the clock ``POST /_sandbox/clock`` moves), so due moments
+are reached in milliseconds and every recorded timestamp (hub audit, Zendesk audits, notify sink) reads the
+same time line.
 """
 
 from __future__ import annotations
@@ -208,8 +209,8 @@ class DemoHub:
         with self.hub.db.session() as session:
             rows = session.execute(select(AuditEntry).where(AuditEntry.action == action)
                                    .order_by(AuditEntry.id)).scalars().all()
-            return [{"at": row.at, "target": row.target, "outcome": row.outcome, "detail": json.loads(row.detail or "{}")}
-                    for row in rows]
+            return [{"at": row.at, "target": row.target, "outcome": row.outcome,
+                     "detail": json.loads(row.detail or "{}")} for row in rows]
 
     def outbox_actions(self, system: str, operation: str) -> list[dict]:
         """Outbox actions of ``system``/``operation`` (oldest first): ``{"key", "status", "payload"}``."""
@@ -262,7 +263,8 @@ class DemoHub:
 def start_demo_hub(data_dir: Path, plugins: dict | None = None, settings: dict | None = None) -> DemoHub:
     """Sandbox (seeded, webhooks wired) + a hub on ``config/demo`` serving webhooks with workers on.
 
-    ``plugins`` adds or replaces plugin blocks (e.g. ``{"sync": {}}``); ``settings`` are further overrides.
+    ``plugins`` are plugin blocks merged over the demo's (e.g. ``{"sync": {}}`` turns sync on); ``settings`` are
+    further overrides.
     """
     from hub import plugins as hub_plugins
     from hub.demo import wire_sandbox_webhooks
@@ -274,7 +276,7 @@ def start_demo_hub(data_dir: Path, plugins: dict | None = None, settings: dict |
     from hub.settings import load_settings
 
     sandbox = start_in_thread(port=0)
-    running = None
+    hub = running = None
     try:
         requests.post(f"{sandbox.url}/_sandbox/seed", json={}, timeout=60).raise_for_status()
         shared = SharedClock(sandbox.sandbox)
@@ -310,4 +312,6 @@ def start_demo_hub(data_dir: Path, plugins: dict | None = None, settings: dict |
         sandbox.stop()
         if running is not None:
             running.stop()
+        elif hub is not None:
+            hub.stop()
         raise
