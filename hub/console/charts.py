@@ -11,7 +11,7 @@ from markupsafe import Markup, escape
 WIDTH = 440
 BAR_HEIGHT = 22
 GAP = 8
-LABEL_WIDTH = 165
+LABEL_WIDTH = 182
 
 
 def _fmt(value: float | None, unit: str) -> str:
@@ -28,7 +28,7 @@ def bar_chart(title: str, items: list[tuple[str, float | None]], unit: str = "",
     parts = [f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" '
              f'aria-labelledby="{escape(chart_id)}-t" preserveAspectRatio="xMinYMin meet">',
              f'<title id="{escape(chart_id)}-t">{escape(title)}</title>']
-    span = WIDTH - LABEL_WIDTH - 80
+    span = WIDTH - LABEL_WIDTH - 78
     for index, (label, value) in enumerate(items):
         y = GAP + index * (BAR_HEIGHT + GAP)
         length = 0 if value is None else max(2, round(span * value / peak)) if value else 0

@@ -166,6 +166,7 @@ def _check_page(watched: Watched, url: str, name: str, width: int) -> None:
     assert not bad, f"{name} at {width}px: {bad}"
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"{name}-{width}-first-screen.png"))  # what a reader sees on arrival
     assert not watched.errors, f"{name} at {width}px console errors: {watched.errors}"
 
 
