@@ -153,7 +153,9 @@ def record_event(event, ctx) -> None:
                                                       "created_at", default=event.received_at))
 
 
-def record_ticket(session, system: str, data: Mapping, enrichment: Mapping, event, at: datetime) -> str | None:
+def record_ticket(session, system: str, data: Mapping, enrichment: Mapping, event, at: datetime,
+                  log: bool = True) -> str | None:
+    """Create or update the ticket's row (and running sums); ``log`` adds a timeline entry."""
     ticket = _ticket_of(data)
     if ticket.get("id") in (None, ""):
         return None
@@ -170,7 +172,8 @@ def record_ticket(session, system: str, data: Mapping, enrichment: Mapping, even
     elif at < row.updated_at:
         # An older change seen late (sync overlap) must not undo a newer one; it still joins the timeline.
         _remember(session, key, aliases)
-        _log(session, event, key, row.customer_id, f"{event.type} (older change)", at)
+        if log:
+            _log(session, event, key, row.customer_id, f"{event.type} (older change)", at)
         return key
     row.updated_at = at
     row.external_id = str(ticket["external_id"])[:255] if ticket.get("external_id") else row.external_id
@@ -189,8 +192,9 @@ def record_ticket(session, system: str, data: Mapping, enrichment: Mapping, even
     row.links = json.dumps(links, sort_keys=True)
     rollup.apply(session, before, rollup.contribution(row))
     _remember(session, key, aliases)
-    _log(session, event, key, row.customer_id, f"{event.type}: {status}"
-         + (f", {row.priority}" if row.priority else "") + (f", {row.category}" if row.category else ""), at)
+    if log:
+        detail = "".join(f", {v}" for v in (row.priority, row.category) if v)
+        _log(session, event, key, row.customer_id, f"{event.type}: {status}{detail}", at)
     return key
 
 
@@ -268,21 +272,26 @@ def record_created_by_hub(action, result, ctx) -> None:
     if action.operation not in CREATE_OPERATIONS:
         return
     ticket = dict(_ticket_of(action.payload))
+    if action.payload.get("external_id"):
+        ticket.setdefault("external_id", action.payload["external_id"])
     record_id = (result or {}).get("id") or (result or {}).get("ticket_id") or ticket.get("id")
     if record_id is None:
         return
     ticket["id"] = record_id
-    ticket.setdefault("status", "new")
     now = ctx.now()
-    created = SimpleNamespace(id=None, source=action.system, type="ticket.created", payload=ticket,
-                              received_at=now)
+    cause = []
+    if action.inbox_id:
+        cause = ctx.session.query(AnalyticsEvent).filter(AnalyticsEvent.inbox_id == action.inbox_id).all()
+    if not ticket.get("customer_id"):
+        ticket["customer_id"] = next((e.customer_id for e in cause if e.customer_id), None)
+    done = SimpleNamespace(id=None, source=action.system, type=f"{action.system}.{action.operation}",
+                           payload=ticket, received_at=now)
+    # No timeline entry of its own: the outbox action itself is on the timeline.
     key = record_ticket(ctx.session, action.system, {**ticket, "created_at": ticket.get("created_at") or now},
-                        {}, created, now)
-    if key and action.inbox_id:
-        # The banking event that caused this ticket belongs on its timeline.
-        for row in ctx.session.query(AnalyticsEvent).filter(AnalyticsEvent.inbox_id == action.inbox_id,
-                                                            AnalyticsEvent.ticket_key.is_(None)):
-            row.ticket_key = key
+                        {}, done, now, log=False)
+    for event in cause:  # the banking event that caused this ticket belongs on its timeline
+        if event.ticket_key is None and key:
+            event.ticket_key = key
 
 
 def _config(ctx):

@@ -142,17 +142,35 @@ def test_figures_survive_a_restart(driver, analytics_hub, make_settings, now):
     assert figures["by_category"]["payments"]["first_response_minutes"] == 20.0
 
 
-def test_a_ticket_the_hub_created_is_counted_from_its_action(analytics_hub, now):
+def test_a_ticket_the_hub_created_is_counted_from_its_action(driver, analytics_hub, now):
+    """A fraud alert → the fraud plugin's ``upsert_ticket`` → counted, with the alert's customer and timeline."""
+    from sqlalchemy import select
+
+    from hub.db import InboxEvent
     from hub.pipeline import Action, EventContext
     from plugins.analytics.facts import record_created_by_hub
-    action = Action(id=1, key="k", system="zendesk", operation="create_ticket", attempts=1,
-                    payload={"ticket": {"subject": "Fraud alert A1", "tags": ["compliance_fraud"],
-                                        "priority": "urgent"}})
+    driver.send("fraud.alert.created", {"alert_id": "A1", "customer_id": "CUST-0009", "risk_score": 0.95,
+                                        "reason": "card testing"}, source="banking")
     with analytics_hub.db.session() as db:
-        record_created_by_hub(action, {"id": 55}, EventContext(analytics_hub, db))
+        inbox_id = db.execute(select(InboxEvent.id)).scalar_one()
+    action = Action(id=1, key="fraud-ticket:case-1", system="zendesk", operation="upsert_ticket", attempts=1,
+                    inbox_id=inbox_id, payload={"external_id": "case-1", "ticket": {
+                        "subject": "Fraud alert A1", "tags": ["compliance_fraud"], "priority": "urgent"}})
+    with analytics_hub.db.session() as db:
+        record_created_by_hub(action, {"id": "55", "created": True}, EventContext(analytics_hub, db))
+    driver.send("ticket.updated", {"system": "zendesk", "id": 55, "external_id": "case-1", "status": "solved",
+                                   "updated_at": iso(T0 + timedelta(hours=1))})
+    with analytics_hub.db.session() as db:  # a later upsert of the same case changes no status
+        record_created_by_hub(action, {"id": "55", "created": False}, EventContext(analytics_hub, db))
+    row = driver.ticket("zendesk:55")
+    assert (row.customer_id, row.category, row.status, row.resolution_seconds) == (
+        "CUST-0009", "compliance_fraud", "solved", 3600)
     with analytics_hub.db.session() as db:
         figures = analytics.ticket_figures(db, 1, T0).as_dict()
+        on_timeline = db.execute(select(AnalyticsEvent.type).where(AnalyticsEvent.ticket_key == "zendesk:55")
+                                 .order_by(AnalyticsEvent.id)).scalars().all()
     assert figures["by_category"]["compliance_fraud"]["volume"] == 1
+    assert on_timeline == ["fraud.alert.created", "ticket.updated"]
 
 
 def test_running_sums_equal_a_rebuild_after_a_random_history(driver, analytics_hub):
