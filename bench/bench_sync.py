@@ -39,7 +39,8 @@ def _row(benchmark, metric, value, unit, baseline, note, higher_is_better=True) 
 class Setup:
     """A sandbox and a hub synced to it (first pass done: cursors at now)."""
 
-    def __init__(self, systems=("zendesk", "salesforce", "hubspot"), workers: bool = False):
+    def __init__(self, systems=("zendesk", "salesforce", "hubspot"), workers: bool = False,
+                 zendesk_per_minute: int | None = None):
         from hub.runtime import Hub
         from hub.sandbox.server import start_in_thread
         from hub.settings import load_settings
@@ -51,6 +52,8 @@ class Setup:
             "salesforce": {"instance_url": url, "session_id": "sandbox-session", "overlap_seconds": 5},
             "hubspot": {"base_url": url, "access_token": "sandbox-token", "overlap_seconds": 5},
         }
+        if zendesk_per_minute:
+            blocks["zendesk"]["per_minute"] = zendesk_per_minute
         self.tmp = tempfile.TemporaryDirectory(prefix="bench-sync-")
         env = {"DESKBRIDGE_DATA_DIR": self.tmp.name,
                "DESKBRIDGE_BANKING_WEBHOOK_SECRET": "whsec_" + base64.b64encode(b"bench-sync-secret-32-bytes!!").decode()}

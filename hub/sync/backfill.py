@@ -90,15 +90,15 @@ def store_page(hub, engine: Engine, system: str, object: str, page: list[dict], 
             SyncFailure.system == system, SyncFailure.object == object).limit(1)).first() is not None
         for native in page:
             native_id = mapping.native_id(native) or "?"
-            queued = list(session.info.get("sync_writes", []))
             try:
                 with session.begin_nested():
                     outcome = engine.apply_record(session, system, object, native, comments.get(native_id))
+                engine.pusher.accept(session)
                 if failures:
                     _clear_failure(session, system, object, native_id)
             except Exception as exc:  # one bad record never blocks the stream; its reason is kept
                 log.warning("sync %s %s %s failed: %s", system, object, native_id, exc)
-                session.info["sync_writes"] = queued  # its writes go with its rolled-back changes
+                engine.pusher.discard(session)
                 engine.record_failure(session, system, object, native_id, f"{type(exc).__name__}: {exc}")
                 outcome = "failed"
             counts[outcome] += 1

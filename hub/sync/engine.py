@@ -105,9 +105,9 @@ class Engine:
         self._complete(links, object, data)
         stamps = {name: stamp for name in reported if not name.startswith("_")}
         row = links.create_record(object, canonical_id, system, data, stamps)
-        link = links.ensure(object, canonical_id, system, native_id)
+        link = links.ensure(object, canonical_id, system, native_id, new=True)
         echo.remember_seen(link, reported, stamp)
-        self.pusher.push(session, object, row, data, exclude={system})
+        self.pusher.push(session, object, row, data, exclude={system}, new=True)
         self._event(session, links, object, "created", row, data, system, native_id)
         return canonical_id
 
@@ -200,7 +200,7 @@ class Engine:
             data.update({k: v for k, v in reported.items() if v is not None})
             data.update(id=comment_id, ticket_id=ticket.canonical_id)
             row = links.create_record("comment", comment_id, system, data, {})
-            links.ensure("comment", comment_id, system, native_id)
+            links.ensure("comment", comment_id, system, native_id, new=True)
             self.pusher.push_comment(session, ticket, row, data, exclude={system})
             self._comment_event(session, links, system, native_id, ticket, ticket_native_id, data)
 

@@ -39,9 +39,13 @@ class Links:
             SyncLink.object == object, SyncLink.canonical_id == canonical_id)).scalars()
         return {row.system: row for row in rows}
 
-    def ensure(self, object: str, canonical_id: str, system: str, native_id: str | None = None) -> SyncLink:
-        """The link of ``canonical_id`` in ``system``, created if missing; a known native id is filled in."""
-        link = self.by_canonical(object, canonical_id, system)
+    def ensure(self, object: str, canonical_id: str, system: str, native_id: str | None = None,
+               new: bool = False) -> SyncLink:
+        """The link of ``canonical_id`` in ``system``, created if missing; a known native id is filled in.
+
+        ``new``: the canonical record was created in this transaction, so there is nothing to look up.
+        """
+        link = None if new else self.by_canonical(object, canonical_id, system)
         if link is None:
             link = SyncLink(object=object, canonical_id=canonical_id, system=system, seen="{}",
                             updated_at=clock.now())
@@ -49,7 +53,6 @@ class Links:
         if native_id is not None and link.native_id != str(native_id):
             link.native_id = str(native_id)
             link.updated_at = clock.now()
-        self.session.flush()
         return link
 
     def native_ids(self, object: str, canonical_id: str) -> dict[str, str]:

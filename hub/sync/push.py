@@ -54,17 +54,29 @@ class Pusher:
 
     def _emit(self, session: Session, system: str, operation: str, payload: dict, key: str, order: str,
               kind: int = 0) -> bool:
-        """Queue a write until the page is stored (``flush``); a newer record write replaces a queued one."""
-        queued = session.info.setdefault("sync_writes", [])
-        if kind == 0:
-            queued[:] = [w for w in queued if not (w[5] == order and w[0] == 0)]
-        queued.append((kind, system, operation, payload, key, order))
+        """Hold a write for the record being applied; ``accept`` passes it to the page, ``flush`` to the outbox."""
+        session.info.setdefault("sync_record_writes", []).append((kind, system, operation, payload, key, order))
         return True
+
+    @staticmethod
+    def accept(session: Session) -> None:
+        """The record was applied: its writes join the page's (a newer record write replaces a queued one)."""
+        page = session.info.setdefault("sync_page_writes", {})
+        for write in session.info.pop("sync_record_writes", []):
+            slot = (write[5], 0) if write[0] == 0 else (write[4], write[0])
+            page.pop(slot, None)
+            page[slot] = write
+
+    @staticmethod
+    def discard(session: Session) -> None:
+        """The record failed: its writes go with its rolled-back changes."""
+        session.info.pop("sync_record_writes", None)
 
     def flush(self, session: Session) -> int:
         """Add the page's writes to the outbox grouped by system — record writes, then comments, then deletes —
         so the outbox leases whole vendor batches; each record's own writes keep their order."""
-        queued = session.info.pop("sync_writes", [])
+        self.accept(session)
+        queued = session.info.pop("sync_page_writes", {}).values()
         context = EventContext(self.hub, session, origin=ORIGIN)
         added = 0
         for kind, system, operation, payload, key, order in sorted(queued, key=lambda w: (w[1], w[0], w[2])):
@@ -88,7 +100,7 @@ class Pusher:
 
     # -- records -------------------------------------------------------------------------------------------------
     def push(self, session: Session, object: str, row: SyncRecord, data: dict, exclude=(), only=None,
-             reported_by: str | None = None) -> int:
+             reported_by: str | None = None, new: bool = False) -> int:
         """Write ``data`` to each target that does not already show it.
 
         ``reported_by`` is the system whose current state was just read: if it already shows ``data``, a write
@@ -99,7 +111,7 @@ class Pusher:
         for system in self.targets(object, exclude, only):
             mapping = self.mappings[(system, object)]
             write = mapping.spec.write
-            link = links.ensure(object, row.canonical_id, system)
+            link = links.ensure(object, row.canonical_id, system, new=new)
             seen = echo.seen_of(link)
             expected = {k: v for k, v in mapping.expected(data).items() if v is not None}
             if link.native_id and all(seen.get(k) == v for k, v in expected.items()):
@@ -118,7 +130,8 @@ class Pusher:
             else:
                 continue
             order = order_key(system, object, row.canonical_id)
-            self.supersede(session, order, (write.upsert, write.update))
+            if not new:  # a record first seen now has no earlier write waiting
+                self.supersede(session, order, (write.upsert, write.update))
             key = f"{order}:v{row.version}:{operation}"
             if self._emit(session, system, operation, payload, key, order):
                 sent += 1
@@ -179,6 +192,6 @@ class Pusher:
             key = f"sync:{system}:comment:{row.canonical_id}"
             if self._emit(session, system, write.comment, payload, key, order, kind=1):
                 sent += 1
-            link = links.ensure("comment", row.canonical_id, system)
+            link = links.ensure("comment", row.canonical_id, system, new=True)
             link.marker = marker(key)
         return sent
