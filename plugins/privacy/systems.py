@@ -64,16 +64,20 @@ class ZendeskSubject:
 
         return self.client.call(send)
 
-    def users(self, email: str) -> list[dict]:
+    def users(self, email: str, subject: Subject | None = None) -> list[dict]:
         body = self.client.get_json("users/search.json", {"query": f"email:{email}"})
-        return [u for u in body.get("users") or [] if (u.get("email") or "").lower() == email.lower()]
+        found = [u for u in body.get("users") or [] if (u.get("email") or "").lower() == email.lower()]
+        if subject is not None and not subject.customer_id:
+            # Without the bank, the help desk's external id (the bank customer id) still names the person.
+            subject.customer_id = next((u["external_id"] for u in found if u.get("external_id")), None)
+        return found
 
     def tickets(self, user_id) -> list[dict]:
         return [t for page in self.client.pages(f"users/{int(user_id)}/tickets/requested.json", "tickets")
                 for t in page]
 
     def export(self, subject: Subject) -> dict:
-        users = self.users(subject.email)
+        users = self.users(subject.email, subject)
         data = []
         for user in users:
             tickets = self.tickets(user["id"])
@@ -106,7 +110,7 @@ class ZendeskSubject:
         if interrupted:
             self._finish_purge(interrupted)
             erased["tickets"] += [str(t) for t in interrupted]
-        users = self.users(subject.email)
+        users = self.users(subject.email, subject)
         for user in users:
             if user.get("role") not in (None, "end-user"):
                 kept.append({"records": "users", "count": 1, "ids": [str(user["id"])],

@@ -249,3 +249,17 @@ def test_cli_errors_are_one_line(config_dir, monkeypatch, capsys):
         main(["dsr", "erase", "--email", "not-an-email", "--config", str(config_dir)])
     err = capsys.readouterr().err.strip()
     assert exited.value.code == 1 and "\n" not in err and "is not an e-mail address" in err
+
+
+def test_without_the_bank_the_help_desk_names_the_customer(make_hub, sandbox):
+    person = subjects(sandbox)[0][2]
+    hub = make_hub({"connectors": {"zendesk": {"base_url": sandbox.url, "subdomain": "sandbox",
+                                               "email": "agent@sandbox.test", "token": "sandbox-token"}},
+                    "plugins": {"privacy": {}}})
+    with hub.db.session() as session:
+        store_event(session, "banking", "evt-nobank", "kyc.status.changed",
+                    {"data": {"customer_id": person.id, "status": "verified"}})
+    report = json.loads(run_dsr(hub, "export", person.email, None))
+    assert report["systems"]["core_banking"] == {"status": "not_connected"}
+    assert report["systems"]["zendesk"]["exported"]["users"] == 1
+    assert report["systems"]["hub"]["exported"]["inbox"] == 1
