@@ -121,7 +121,9 @@ def _register_error_handlers(app: Flask) -> None:
                     404: "no such route", 405: "method not allowed on this route"}
         body = {"error": exc.name.lower().replace(" ", "_"), "message": messages.get(exc.code, exc.description),
                 "status": exc.code, "correlation_id": g.get("correlation_id")}
-        return jsonify(body), exc.code
+        # keep the exception's own headers (a 405 must name the allowed methods in Allow), not its HTML type
+        headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
+        return jsonify(body), exc.code, headers
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
