@@ -56,6 +56,8 @@ def login():
             return redirect(_safe_next(request.args.get("next")))
         status = 429 if message.startswith("Too many") else 401
         return render_template("console/login.html", error=message), status
+    if auth.current_user()[0] is not None:
+        return redirect(_safe_next(request.args.get("next")))
     notice = "Your session expired. Please sign in again." if request.args.get("expired") == "1" else None
     return render_template("console/login.html", notice=notice)
 

@@ -38,6 +38,16 @@ def test_right_password_signs_in_and_returns_to_the_page_asked_for(web, console_
     assert _audit(console_hub, "console.login") == [("admin", "admin", "ok")]
 
 
+def test_sign_in_starts_a_new_session(web):
+    before = form_token(web.get("/admin/login"))
+    cookie = web.get_cookie("session").value
+    assert sign_in(web).status_code == 302
+    assert web.get_cookie("session").value != cookie
+    assert web.get("/admin/login").status_code == 302  # already signed in
+    # a token minted before sign-in belongs to the old session: refused, no fixation
+    assert web.post("/admin/dead-letters/replay", data={"all": "1", "csrf_token": before}).status_code == 403
+
+
 def test_next_never_leaves_the_console(web):
     token = form_token(web.get("/admin/login"))
     response = web.post("/admin/login?next=//evil.example/admin", data={"username": "admin", "password": PASSWORD,
@@ -140,12 +150,13 @@ def test_logout_revokes_the_server_side_session(signed_in, console_app):
     assert thief.get("/admin/").status_code == 302
 
 
-def test_session_cookie_flags_and_security_headers(web, signed_in):
+def test_session_cookie_flags_and_security_headers(console_app, signed_in):
     response = signed_in.get("/admin/")
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
     assert response.headers["X-Frame-Options"] == "DENY" and response.headers["Cache-Control"] == "no-store"
-    token = form_token(web.get("/admin/login"))
-    login = web.post("/admin/login", data={"username": "admin", "password": PASSWORD, "csrf_token": token})
+    fresh = console_app.test_client()
+    token = form_token(fresh.get("/admin/login"))
+    login = fresh.post("/admin/login", data={"username": "admin", "password": PASSWORD, "csrf_token": token})
     cookie = login.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
 
