@@ -12,7 +12,7 @@ __version__ = "0.1.0"
 @hookimpl
 def on_startup(hub):
     """Make sure the help desk has the "Identity verified" checkbox the plugin writes."""
-    from plugins.identity.service import config_of
+    from plugins.identity.config import config_of
     if "zendesk" in hub.connectors:
         hub.emit("zendesk", "ensure_ticket_fields",
                  {"fields": [{"title": config_of(hub).verified_field, "type": "checkbox"}]},
@@ -36,21 +36,22 @@ def decide_action_allowed(system, operation, payload, ctx):
 @hookimpl
 def on_event(event, ctx):
     """``identity.requested`` events and tickets tagged for verification send a one-time code."""
-    from plugins.identity.service import handle_event
+    from plugins.identity.events import handle_event
     handle_event(event, ctx)
 
 
 @hookimpl
 def on_action_done(action, result, ctx):
     """The code message went out: the outbox row no longer keeps the code."""
-    from plugins.identity.service import scrub_code
+    from plugins.identity.events import scrub_code
     scrub_code(action, ctx)
 
 
 @hookimpl
 def on_action_dead(action, reason, ctx):
-    from plugins.identity.service import scrub_code
-    scrub_code(action, ctx)
+    """A code message the bank could not deliver ends its challenge; the ticket gets a note saying why."""
+    from plugins.identity.events import code_undeliverable
+    code_undeliverable(action, reason, ctx)
 
 
 __all__ = ["Config", "IdentityError", "Outcome", "consume", "decide_action_allowed", "on_action_dead",

@@ -35,3 +35,9 @@ class Config(BaseModel):
         "verify_identity_contact": "core_banking.update_contact_details",
     })
     verified_field: str = "Identity verified"
+
+
+def config_of(hub) -> Config:
+    """The validated ``plugins.identity`` block of ``hub``."""
+    config = hub.plugin_config("identity")
+    return config if isinstance(config, Config) else Config.model_validate(config or {})

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,14 +19,13 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select, update
 
 from hub import clock
-from hub.db import OutboxAction, dumps
 from hub.errors import DeskbridgeError
-from plugins.identity.config import Config
+from plugins.identity.config import config_of
 from plugins.identity.models import Attempt, Challenge
+from plugins.identity.tickets import record_on_ticket
 
 PLUGIN = "identity"
 ACTOR = "plugin:identity"
-HELPDESKS = ("zendesk", "salesforce", "hubspot")
 FAILURES = ("wrong_code", "wrong_customer", "wrong_action")
 CODE_TEMPLATE = "identity_code"
 ACTION_NAMES = {
@@ -50,14 +48,6 @@ MESSAGES = {
 }
 
 
-# Internal note per help desk: (operation, payload) as each connector names them.
-NOTES = {
-    "zendesk": lambda ticket_id, body: ("add_comment", {"ticket_id": ticket_id, "body": body, "public": False}),
-    "salesforce": lambda ticket_id, body: ("add_case_comment", {"case_id": ticket_id, "body": body, "public": False}),
-    "hubspot": lambda ticket_id, body: ("add_note", {"ticket_id": ticket_id, "body": body}),
-}
-
-
 class IdentityError(DeskbridgeError):
     """A verification request that cannot be served (unknown action, locked customer, bad link)."""
 
@@ -75,11 +65,6 @@ class Outcome:
     @property
     def message(self) -> str:
         return MESSAGES.get(self.outcome, MESSAGES["wrong_code"])
-
-
-def config_of(hub) -> Config:
-    config = hub.plugin_config(PLUGIN)
-    return config if isinstance(config, Config) else Config.model_validate(config or {})
 
 
 def _secret(hub) -> str:
@@ -213,7 +198,7 @@ def verify_code(ctx, code: str, *, challenge_id: str | None = None, customer_id:
         return Outcome(False, outcome, challenge_id)
     if outcome == "ok":
         challenge.status, challenge.verified_at = "verified", now
-        _record_on_ticket(ctx, challenge, True)
+        record_on_ticket(ctx, challenge, True)
     elif outcome in FAILURES:
         challenge.attempts += 1
         until = locked_until(ctx, challenge.customer_id)
@@ -224,7 +209,7 @@ def verify_code(ctx, code: str, *, challenge_id: str | None = None, customer_id:
             ctx.audit(ACTOR, "identity.lockout", f"customer:{challenge.customer_id}", "locked",
                       gated_action=challenge.action, challenge=challenge.id, locked_until=clock.isoformat(until),
                       failures=config_of(ctx.hub).max_failures)
-            _record_on_ticket(ctx, challenge, False, until)
+            record_on_ticket(ctx, challenge, False, until)
             return Outcome(False, "locked", challenge.id)
     return Outcome(outcome == "ok", outcome, challenge.id)
 
@@ -238,6 +223,8 @@ def _judge(ctx, challenge, code: str, customer_id: str | None, action: str | Non
         return "used"
     if challenge.status == "superseded":
         return "superseded"
+    if challenge.status == "undelivered":
+        return "expired"
     if challenge.status == "expired" or challenge.expires_at <= ctx.now():
         challenge.status = "expired"
         return "expired"
@@ -249,29 +236,6 @@ def _judge(ctx, challenge, code: str, customer_id: str | None, action: str | Non
         return "wrong_code"
     expected = code_hash(code_key(ctx.hub), challenge.id, code)
     return "ok" if hmac.compare_digest(expected, challenge.code_hash) else "wrong_code"
-
-
-def _record_on_ticket(ctx, challenge: Challenge, verified: bool, until=None) -> None:
-    system, ticket_id = challenge.ticket_system, challenge.ticket_id
-    if system not in HELPDESKS or not ticket_id or system not in ctx.hub.connectors:
-        return
-    config = config_of(ctx.hub)
-    what = challenge.action
-    if verified:
-        body = (f"Identity verified: the customer entered the one-time code sent by {challenge.channel} for {what} "
-                f"at {clock.isoformat(ctx.now())}. It allows that action once, within "
-                f"{config.verified_ttl_seconds // 60} minutes.")
-        if system == "zendesk":
-            ctx.emit("zendesk", "update_ticket", {"ticket_id": ticket_id, "fields": {config.verified_field: True}},
-                     key=f"identity:{challenge.id}:field")
-        elif system == "hubspot":
-            ctx.emit("hubspot", "update_ticket", {"ticket_id": ticket_id, "fields": {"identity_verified": "true"}},
-                     key=f"identity:{challenge.id}:field")
-    else:
-        body = (f"Identity verification locked: {config.max_failures} wrong codes for {what}. No new code can be "
-                f"sent before {clock.isoformat(until)}.")
-    operation, payload = NOTES[system](ticket_id, body)
-    ctx.emit(system, operation, payload, key=f"identity:{challenge.id}:{'verified' if verified else 'locked'}-note")
 
 
 def consume(ctx, customer_id: str, action: str) -> str | None:
@@ -311,59 +275,3 @@ def gate(system: str, operation: str, payload: dict, ctx) -> str | None:
     if ctx.session is None:
         return f"identity not verified: {action} cannot be checked outside a transaction"
     return consume(ctx, customer_id.strip(), action)
-
-
-def scrub_code(action, ctx) -> None:
-    """Once the code message is sent (or given up on), the outbox row stops holding the code."""
-    if action.system != "core_banking" or action.operation != "send_notification":
-        return
-    if not (action.key.startswith("identity:") and action.key.endswith(":code")):
-        return
-    row = ctx.session.get(OutboxAction, action.id)
-    if row is None:
-        return
-    payload = json.loads(row.payload)
-    payload["message"] = "(one-time code message sent; code removed)"
-    row.payload = dumps(payload)
-
-
-def handle_event(event, ctx) -> None:
-    """``identity.requested`` events and tickets tagged with one of ``request_tags`` ask for a verification."""
-    config = config_of(ctx.hub)
-    data = event.data if isinstance(event.data, dict) else {}
-    if event.type == "identity.requested":
-        ticket = data.get("ticket") if isinstance(data.get("ticket"), dict) else {}
-        try:
-            request_verification(ctx, data.get("customer_id"), data.get("action"), f"event:{event.source}",
-                                 ticket.get("system"), ticket.get("id"))
-        except IdentityError as exc:
-            ctx.audit(ACTOR, "identity.request", f"customer:{data.get('customer_id')}", "refused",
-                      reason=str(exc))
-        return
-    if event.type not in ("ticket.created", "ticket.updated"):
-        return
-    system, ticket_id = str(data.get("system") or event.source), data.get("id")
-    tags = [t for t in (data.get("tags") or []) if t in config.request_tags]
-    if system not in HELPDESKS or ticket_id is None or not tags:
-        return
-    state = ctx.state(PLUGIN)
-    for tag in tags:
-        key = f"tag:{system}:{ticket_id}:{tag}"
-        if state.get(key):
-            continue
-        state.set(key, {"at": clock.isoformat(ctx.now())})
-        customer_id = data.get("customer_id")
-        if not customer_id:
-            ctx.emit(system, "add_internal_note", {"ticket_id": str(ticket_id), "public": False, "body":
-                     "Identity verification not sent: this ticket has no linked bank customer."},
-                     key=f"identity:{system}:{ticket_id}:{tag}:nocust")
-            continue
-        try:
-            request_verification(ctx, str(customer_id), config.request_tags[tag], f"ticket:{system}:{ticket_id}",
-                                 system, str(ticket_id))
-            body = (f"One-time code sent to the customer by {config.channel} for {config.request_tags[tag]}; "
-                    f"it expires in {config.code_ttl_seconds // 60} minutes.")
-        except IdentityError as exc:
-            body = f"Identity verification not sent: {exc}."
-        ctx.emit(system, "add_internal_note", {"ticket_id": str(ticket_id), "body": body, "public": False},
-                 key=f"identity:{system}:{ticket_id}:{tag}:request-note")

@@ -299,3 +299,28 @@ def test_ticket_records_use_each_help_desks_operations(make_hub, now, system, ex
         found = [(r.system, r.operation, next(k for k in ("case_id", "ticket_id") if k in json.loads(r.payload)))
                  for r in rows]
     assert found == expected
+
+
+def test_undeliverable_code_ends_the_challenge_with_a_ticket_note(hub):
+    from hub.errors import PermanentError
+    from hub.pipeline import process_next_action
+
+    class Bank:
+        name = "core_banking"
+
+        def execute(self, operation, payload, key):
+            raise PermanentError("core_banking answered 422: no_contact: customer has no sms contact", status=422)
+
+        def check(self):
+            return {"ok": True}
+    hub.connectors["core_banking"] = Bank()
+    challenge_id, code = request(hub, ticket="42")
+    while process_next_action(hub, "t"):
+        pass
+    with hub.db.session() as session:
+        assert session.get(Challenge, challenge_id).status == "undelivered"
+        rows = {r.key: r for r in session.execute(select(OutboxAction)).scalars()}
+        assert code not in rows[f"identity:{challenge_id}:code"].payload
+        note = json.loads(rows[f"identity:{challenge_id}:undelivered-note"].payload)
+    assert "could not be sent by sms" in note["body"] and "no sms contact" in note["body"]
+    assert verify(hub, code, challenge_id=challenge_id).outcome == "expired"
