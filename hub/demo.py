@@ -71,6 +71,7 @@ def run_demo(host: str = "127.0.0.1", port: int = 8800, sandbox_port: int = 8900
         counts = None
     os.environ["DESKBRIDGE_SANDBOX_URL"] = sandbox_url.rstrip("/")
     os.environ["DESKBRIDGE_SANDBOX_BANK_URL"] = sandbox_url.rstrip("/") + "/bank/v1"
+    os.environ["DESKBRIDGE_SANDBOX_NOTIFY_URL"] = sandbox_url.rstrip("/") + "/_sandbox/notify"
     os.environ.update(wire_sandbox_webhooks(sandbox_url.rstrip("/"), hub_url))
     password = os.environ.get("DESKBRIDGE_DEMO_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
     settings = load_settings(config_dir, plugin_models=plugins.config_models(),

@@ -10,7 +10,6 @@ same time line.
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import threading
@@ -25,7 +24,6 @@ from hub import clock as hub_clock
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_CONFIG = REPO / "config" / "demo"
-DEMO_SANDBOX = "http://127.0.0.1:8900"  # the port config/demo/hub.yaml assumes for the sandbox
 TIMEOUT = 10
 ZD_AUTH = ("agent@sandbox.test/token", "sandbox-token")
 
@@ -54,26 +52,6 @@ class SharedClock:
         if seconds < 0:
             raise AssertionError(f"the clock is already {-seconds:.1f} s past {hub_clock.isoformat(moment)}")
         return self.advance(seconds)
-
-
-def _on_port(value, sandbox_url: str):
-    """``value`` with every URL of the demo's sandbox (port 8900) moved to ``sandbox_url``."""
-    if isinstance(value, dict):
-        return {k: _on_port(v, sandbox_url) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_on_port(v, sandbox_url) for v in value]
-    if isinstance(value, str) and value.startswith(DEMO_SANDBOX):
-        return sandbox_url + value[len(DEMO_SANDBOX):]
-    return value
-
-
-def _demo_plugins(sandbox_url: str) -> dict:
-    """The demo's plugin blocks that name the sandbox (notify webhooks), pointed at this sandbox's port."""
-    import yaml
-
-    blocks = yaml.safe_load((DEMO_CONFIG / "hub.yaml").read_text())["plugins"]
-    moved = {name: _on_port(copy.deepcopy(block), sandbox_url) for name, block in blocks.items()}
-    return {name: block for name, block in moved.items() if block != blocks[name]}
 
 
 @dataclass
@@ -292,10 +270,11 @@ def start_demo_hub(data_dir: Path, plugins: dict | None = None, settings: dict |
             "DESKBRIDGE_PUBLIC_URL": hub_url,
             "DESKBRIDGE_SANDBOX_URL": sandbox.url,
             "DESKBRIDGE_SANDBOX_BANK_URL": f"{sandbox.url}/bank/v1",
+            "DESKBRIDGE_SANDBOX_NOTIFY_URL": f"{sandbox.url}/_sandbox/notify",
             "DESKBRIDGE_BANKING_WEBHOOK_SECRET": os.environ.get(SECRET_ENV) or DEFAULT_WEBHOOK_SECRET,
             **wire_sandbox_webhooks(sandbox.url, hub_url),
         }
-        overrides = {"plugins": {**_demo_plugins(sandbox.url), **(plugins or {})}, **(settings or {})}
+        overrides = {"plugins": dict(plugins or {}), **(settings or {})}
         hub_settings = load_settings(DEMO_CONFIG, env=env, overrides=overrides,
                                      plugin_models=hub_plugins.config_models(),
                                      connector_models=hub_plugins.config_models("connector"))
