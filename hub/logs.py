@@ -1,8 +1,8 @@
 """Structured JSON logs, one event per line, with a redaction list applied to every record.
 
 Keys that name secrets are masked whatever their value; card numbers (Luhn-valid 13–19 digits with any
-separators) are masked anywhere in messages and fields. CR/LF and other control characters can't forge lines
-because every record is one JSON object.
+separators) are masked anywhere in messages and fields. CR/LF and other control characters can't forge lines:
+every JSON record is one object on one line, and plain-text records escape them.
 """
 
 from __future__ import annotations
@@ -82,6 +82,19 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=True)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
+
+
+class TextFormatter(logging.Formatter):
+    """Plain ``LEVEL logger: message`` lines; control characters are escaped so user input can't start a line."""
+
+    def __init__(self) -> None:
+        super().__init__("%(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        return _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), super().format(record))
+
+
 class RedactingFilter(logging.Filter):
     """Masks secrets and card numbers in a record before any handler sees it."""
 
@@ -100,7 +113,7 @@ def setup_logging(level: str = "INFO", json_lines: bool = True, stream=None) -> 
     logging.Formatter.converter = time.gmtime
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.addFilter(RedactingFilter())
-    handler.setFormatter(JsonFormatter() if json_lines else logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(JsonFormatter() if json_lines else TextFormatter())
     root = logging.getLogger()
     for existing in list(root.handlers):
         if getattr(existing, "_deskbridge", False):
