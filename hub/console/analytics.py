@@ -8,6 +8,7 @@ views are folded from them in Python.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import json
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, inspect, select
@@ -15,7 +16,7 @@ from sqlalchemy import func, inspect, select
 from hub import clock
 from hub.console.models import AnalyticsDaily, AnalyticsEvent, AnalyticsTicket
 from hub.console.rollup import SUMS
-from hub.db import AuditEntry, DeadLetter, InboxEvent, OutboxAction
+from hub.db import AuditEntry, DeadLetter, InboxEvent, OutboxAction, PluginState
 
 CATEGORIES = ("payments", "cards", "disputes", "fees", "kyc_verification", "account_management", "account_access",
               "compliance_fraud")
@@ -145,6 +146,29 @@ def _last_reads(db) -> dict[str, str]:
     return found
 
 
+def _flows(db) -> tuple[dict[str, str], dict[str, dict]]:
+    """What the analytics plugin counted: last event in per source, last success and per-minute successes out."""
+    rows = db.execute(select(PluginState.key, PluginState.value).where(
+        PluginState.plugin == "analytics", PluginState.key.startswith("flow:"))).all()
+    inbound, outbound = {}, {}
+    for key, value in rows:
+        _, direction, system = key.split(":", 2)
+        (inbound if direction == "in" else outbound)[system] = json.loads(value)
+    return {s: v["last"] for s, v in inbound.items()}, outbound
+
+
+def _scanned(db, hour_ago: datetime) -> tuple[dict, dict, dict]:
+    """The same from the inbox and outbox tables (scans: used when the analytics plugin is not enabled)."""
+    last_ok = {s: clock.isoformat(_aware(at)) for s, at in db.execute(
+        select(OutboxAction.system, func.max(OutboxAction.done_at)).where(OutboxAction.status == "done")
+        .group_by(OutboxAction.system)).all() if at}
+    done_hour = dict(db.execute(select(OutboxAction.system, func.count()).where(
+        OutboxAction.status == "done", OutboxAction.done_at >= hour_ago).group_by(OutboxAction.system)).all())
+    last_in = {s: clock.isoformat(_aware(at)) for s, at in db.execute(
+        select(InboxEvent.source, func.max(InboxEvent.received_at)).group_by(InboxEvent.source)).all() if at}
+    return last_ok, done_hour, last_in
+
+
 def sync_health(hub, db, now: datetime | None = None) -> list[dict]:
     """Per connector: lag (oldest pending outbox action), last success, error rate over the last hour, budget."""
     now = now or clock.now()
@@ -154,14 +178,15 @@ def sync_health(hub, db, now: datetime | None = None) -> list[dict]:
         .where(OutboxAction.status == "pending").group_by(OutboxAction.system)).all()}
     retrying = dict(db.execute(select(OutboxAction.system, func.count()).where(
         OutboxAction.status == "pending", OutboxAction.last_error.is_not(None)).group_by(OutboxAction.system)).all())
-    last_ok = dict(db.execute(select(OutboxAction.system, func.max(OutboxAction.done_at))
-                              .where(OutboxAction.status == "done").group_by(OutboxAction.system)).all())
-    done_hour = dict(db.execute(select(OutboxAction.system, func.count()).where(
-        OutboxAction.status == "done", OutboxAction.done_at >= hour_ago).group_by(OutboxAction.system)).all())
     dead_hour = dict(db.execute(select(DeadLetter.system, func.count()).where(
         DeadLetter.kind == "outbox", DeadLetter.created_at >= hour_ago).group_by(DeadLetter.system)).all())
-    last_in = dict(db.execute(select(InboxEvent.source, func.max(InboxEvent.received_at))
-                              .group_by(InboxEvent.source)).all())
+    if "analytics" in hub.settings.enabled_plugins():
+        last_in, flows = _flows(db)
+        since = hour_ago.strftime("%Y-%m-%dT%H:%M")
+        last_ok = {s: f["last"] for s, f in flows.items()}
+        done_hour = {s: sum(n for m, n in (f.get("minutes") or {}).items() if m >= since) for s, f in flows.items()}
+    else:
+        last_ok, done_hour, last_in = _scanned(db, hour_ago)
     reads = _last_reads(db)
     systems = sorted(set(hub.connectors) | set(pending) | set(last_ok))
     health = []
@@ -169,13 +194,11 @@ def sync_health(hub, db, now: datetime | None = None) -> list[dict]:
         count, oldest = pending.get(system, (0, None))
         errors = retrying.get(system, 0) + dead_hour.get(system, 0)
         attempts = errors + done_hour.get(system, 0)
-        success = last_ok.get(system)
-        received = last_in.get(system)
         health.append({
             "system": system, "enabled": system in hub.connectors, "pending": count,
             "lag_seconds": round((now - _aware(oldest)).total_seconds()) if oldest else 0,
-            "last_success": clock.isoformat(_aware(success)) if success else None,
-            "last_received": clock.isoformat(_aware(received)) if received else None,
+            "last_success": last_ok.get(system),
+            "last_received": last_in.get(system),
             "last_read": reads.get(system),
             "error_rate_pct": round(errors / attempts * 100, 1) if attempts else 0.0,
             "errors_last_hour": errors,

@@ -28,9 +28,11 @@ def on_event(event, ctx):
 
 @hookimpl
 def on_action_done(action, result, ctx):
-    """A ticket the hub created itself (echo suppression hides it from sync) is counted from the action."""
-    from plugins.analytics.facts import record_created_by_hub
+    """Count the success for sync health; a ticket the hub created itself (echo suppression hides it from sync)
+    is counted from the action."""
+    from plugins.analytics.facts import record_created_by_hub, record_flow
 
+    record_flow(ctx, "out", action.system, ctx.now())
     record_created_by_hub(action, result, ctx)
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 
-from hub.clock import parse_time
+from hub.clock import isoformat, parse_time
 from hub.console import rollup
 from hub.console.models import AnalyticsAlias, AnalyticsEvent, AnalyticsTicket
 from hub.logs import mask_pans
@@ -124,9 +124,30 @@ def _log(session, event, key: str | None, customer: str | None, summary: str, at
                                at=at, summary=mask_pans(summary)[:255]))
 
 
+FLOW_MINUTES = 60
+
+
+def record_flow(ctx, direction: str, system: str, at: datetime) -> None:
+    """Per system: last event in (``in``) or last successful action out (``out``, with per-minute counts for the
+    last hour), so the console's sync health never scans the inbox or outbox."""
+    store = ctx.state(PLUGIN)
+    key = f"flow:{direction}:{system}"[:255]
+    value = store.get(key) or {}
+    entry = {"last": isoformat(max(at, parse_time(value["last"])) if value.get("last") else at)}
+    if direction == "out":
+        cutoff = (at - timedelta(minutes=FLOW_MINUTES)).strftime("%Y-%m-%dT%H:%M")
+        minutes = {m: n for m, n in (value.get("minutes") or {}).items() if m > cutoff}
+        minute = at.strftime("%Y-%m-%dT%H:%M")
+        minutes[minute] = minutes.get(minute, 0) + 1
+        entry["minutes"] = minutes
+    store.set(key, entry)
+
+
 def record_event(event, ctx) -> None:
     session = ctx.session
     data = event.data if isinstance(event.data, Mapping) else {}
+    record_flow(ctx, "in", str(data.get("system") or event.source) if event.source == "sync" else event.source,
+                event.received_at)
     at = _time(data, "updated_at", "created_at", "at", default=event.received_at)
     if event.type in TICKET_EVENTS:
         record_ticket(session, str(data.get("system") or event.source), data, event.enrichment or {}, event, at)

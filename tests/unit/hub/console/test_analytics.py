@@ -36,24 +36,36 @@ def _action(db, key, status, created, done=None, error=None, system="zendesk"):
                         last_error=error))
 
 
-def test_sync_health_reports_lag_last_success_error_rate_and_budget(console_hub):
+@pytest.mark.parametrize("counted", [True, False], ids=["counted-by-analytics", "scanned-from-tables"])
+def test_sync_health_reports_lag_last_success_error_rate_and_budget(make_hub, now, counted):
+    import plugins.analytics
+    from hub.pipeline import Action, EventContext
+    hub = make_hub({"plugins": {"analytics": {}}} if counted else None)
     connector = GuardedConnector()
-    console_hub.connectors["zendesk"] = connector
+    hub.connectors["zendesk"] = connector
     for _ in range(4):
         connector.guard.budget.acquire()
     connector.guard.record(200)
     connector.guard.record(429)
-    with console_hub.db.session() as db:
-        _action(db, "a1", "done", T0 - timedelta(minutes=50), done=T0 - timedelta(minutes=49))
-        _action(db, "a2", "done", T0 - timedelta(minutes=30), done=T0 - timedelta(minutes=29))
-        _action(db, "a3", "done", T0 - timedelta(hours=3), done=T0 - timedelta(hours=3))  # outside the hour
+    done = {"a1": T0 - timedelta(minutes=49), "a2": T0 - timedelta(minutes=29), "a3": T0 - timedelta(hours=3)}
+    with hub.db.session() as db:
+        for key, at in done.items():
+            _action(db, key, "done", at - timedelta(minutes=1), done=at)
         _action(db, "a4", "pending", T0 - timedelta(minutes=10), error="zendesk answered 503")
         _action(db, "a5", "pending", T0 - timedelta(minutes=2))
         _action(db, "h1", "pending", T0 - timedelta(minutes=1), system="hubspot")
         db.add(DeadLetter(kind="outbox", ref_id=99, system="zendesk", operation="update_ticket", reason="422",
                           attempts=4, created_at=T0 - timedelta(minutes=5)))
-    with console_hub.db.session() as db:
-        health = {h["system"]: h for h in analytics.sync_health(console_hub, db, T0)}
+    if counted:  # what the outbox workers do after each success: the plugin's on_action_done
+        for number, (key, at) in enumerate(sorted(done.items(), key=lambda item: item[1])):
+            now[0] = at
+            with hub.db.session() as db:
+                plugins.analytics.on_action_done(
+                    action=Action(id=number, key=key, system="zendesk", operation="update_ticket", payload={},
+                                  attempts=1), result={}, ctx=EventContext(hub, db))
+        now[0] = T0
+    with hub.db.session() as db:
+        health = {h["system"]: h for h in analytics.sync_health(hub, db, T0)}
     zendesk = health["zendesk"]
     assert (zendesk["pending"], zendesk["lag_seconds"]) == (2, 600)
     assert zendesk["last_success"] == "2026-03-10T08:31:00Z"

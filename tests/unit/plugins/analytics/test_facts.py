@@ -213,3 +213,16 @@ def test_running_sums_equal_a_rebuild_after_a_random_history(driver, analytics_h
     with analytics_hub.db.session() as db:
         rollup.rebuild(db)
     assert kept == cells() and sum(v[0] for v in kept.values()) > 0
+
+
+def test_events_in_are_counted_per_system_for_sync_health(driver, analytics_hub):
+    from hub.console.analytics import sync_health
+    _created(driver, 1)
+    driver.send("payment.failed", {"payment_id": "P1", "customer_id": "C1", "amount": 5, "currency": "EUR",
+                                   "failure_code": "expired_card"}, source="banking")
+    with analytics_hub.db.session() as db:
+        from hub.console.analytics import _flows
+        last_in, _ = _flows(db)
+        health = sync_health(analytics_hub, db, T0)
+    assert set(last_in) == {"zendesk", "banking"}  # a polled change counts for the system it came from
+    assert health == []  # no connector enabled and nothing sent: no rows invented
