@@ -141,7 +141,7 @@ class Engine:
             row.stamps = dumps(stamps)
         if any(rules.get(k, "last_writer") != "last_writer" for k in result.rejected):
             # A field owned by another system was edited here: put the owner's value back.
-            self.pusher.push(session, object, row, data, only={system})
+            self.pusher.push(session, object, row, data, only={system}, nonce=f"fix:{system}@{stamp}")
         return "updated" if changed else "unchanged"
 
     def _complete(self, links: Links, object: str, data: dict) -> None:

@@ -5,6 +5,7 @@ immediate poll of its system, and results of the hub's own writes complete the l
 from __future__ import annotations
 
 import logging
+import re
 import threading
 
 from hub import clock
@@ -102,10 +103,10 @@ def _parse_key(key: str) -> tuple[str, str, str, str] | None:
     _, system, object, rest = key.split(":", 3)
     if object == "comment":
         return system, object, rest, ""
-    canonical_id, _, tail = rest.rpartition(":v")
-    if not canonical_id:
-        canonical_id, tail = rest.rsplit(":", 1)[0], ""
-    return system, object, canonical_id, tail
+    found = re.match(r"(?P<id>.+?):v(?P<tail>\d+:[a-z_]+(?::.*)?)$", rest)
+    if found:
+        return system, object, found["id"], found["tail"]
+    return system, object, rest.rsplit(":", 1)[0], ""  # <id>:delete
 
 
 def on_action_done(action, result: dict, ctx) -> None:

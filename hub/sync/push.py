@@ -100,7 +100,7 @@ class Pusher:
 
     # -- records -------------------------------------------------------------------------------------------------
     def push(self, session: Session, object: str, row: SyncRecord, data: dict, exclude=(), only=None,
-             reported_by: str | None = None, new: bool = False) -> int:
+             reported_by: str | None = None, new: bool = False, nonce: str | None = None) -> int:
         """Write ``data`` to each target that does not already show it.
 
         ``reported_by`` is the system whose current state was just read: if it already shows ``data``, a write
@@ -132,7 +132,8 @@ class Pusher:
             order = order_key(system, object, row.canonical_id)
             if not new:  # a record first seen now has no earlier write waiting
                 self.supersede(session, order, (write.upsert, write.update))
-            key = f"{order}:v{row.version}:{operation}"
+            # ``nonce`` tells apart a correction of the same version (the change it answers).
+            key = f"{order}:v{row.version}:{operation}" + (f":{nonce}" if nonce else "")
             if self._emit(session, system, operation, payload, key, order):
                 sent += 1
             echo.remember_written(link, mapping, data)

@@ -18,6 +18,9 @@ pytestmark = pytest.mark.unit
     ("sync:salesforce:ticket:zendesk-12:v3:upsert_case", ("salesforce", "ticket", "zendesk-12", "3:upsert_case")),
     ("sync:zendesk:customer:CUST-0001:v1:upsert_user", ("zendesk", "customer", "CUST-0001", "1:upsert_user")),
     ("sync:hubspot:comment:zendesk-99", ("hubspot", "comment", "zendesk-99", "")),
+    ("sync:salesforce:customer:CUST-1:v2:upsert_contact:fix:salesforce@2026-11-28T09:00:00Z",
+     ("salesforce", "customer", "CUST-1", "2:upsert_contact:fix:salesforce@2026-11-28T09:00:00Z")),
+    ("sync:zendesk:ticket:salesforce-500:delete", ("zendesk", "ticket", "salesforce-500", "")),
     ("categorisation:zendesk:12:cards", None),
 ])
 def test_outbox_keys_name_their_record(key, parts):
