@@ -56,7 +56,9 @@ def append(hub, session: Session, actor: str, action: str, target: str, outcome:
         session.execute(text("SELECT pg_advisory_xact_lock(727274)"))
     last = session.execute(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1)).scalar_one_or_none()
     prev_hash = last.hash if last else GENESIS
-    entry = AuditEntry(at=clock.now(), actor=actor[:255], action=action[:100], target=str(target)[:255],
+    from hub.logs import mask_pans
+    actor, target = mask_pans(str(actor)), mask_pans(str(target))  # like detail: never a card number
+    entry = AuditEntry(at=clock.now(), actor=actor[:255], action=action[:100], target=target[:255],
                        outcome=outcome[:32], source=(source or "")[:255] or None,
                        detail=dumps(_scrub(detail or {})), prev_hash=prev_hash, hash="")
     session.add(entry)

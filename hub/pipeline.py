@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, aliased
 
 from hub import clock, wakeups
 from hub.db import DeadLetter, InboxEvent, OutboxAction, PluginState, dumps
-from hub.logs import mask_pans_deep
+from hub.logs import mask_pans, mask_pans_deep
 from hub.errors import DeskbridgeError, PermanentError, RetryableError
 from hub.plugins import call_chain
 
@@ -71,6 +71,7 @@ class StateStore:
         return json.loads(row.value) if row else default
 
     def set(self, key: str, value: Any) -> None:
+        value = mask_pans_deep(value)  # the core never stores a full card number, whatever a plugin hands it
         row = self._session.get(PluginState, (self._plugin, key))
         if row is None:
             self._session.add(PluginState(plugin=self._plugin, key=key, value=dumps(value), updated_at=clock.now()))
@@ -222,6 +223,7 @@ def _dead_letter(session: Session, kind: str, row, system: str, operation: str, 
 def _fail_row(session: Session, hub, model, kind: str, row, reason: str, retry_after: float | None,
               permanent: bool, system: str, operation: str) -> str:
     """Schedule a retry with backoff, or dead-letter the row; returns ``"retry"`` or ``"dead"``."""
+    reason = mask_pans(reason)  # vendor errors may quote a card number back; the reason is stored
     settings = hub.settings.workers
     if permanent or row.attempts >= settings.max_attempts:
         if not permanent:

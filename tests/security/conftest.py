@@ -22,8 +22,11 @@ CONSOLE_PASSWORD = "security suite password"
 EXTRA_PLUGINS = {"documents": {}, "identity": {}, "privacy": {}, "sync": {}}
 # Luhn-valid test PANs (network test numbers), as a user might paste them.
 PANS = ["4111111111111111", "5555 5555 5555 4444", "3782-822463-10005", "6011.1111.1111.1117"]
-# Bounded by non-alphanumerics, so digit runs inside hex digests and correlation ids are not taken for cards.
-_CANDIDATE = re.compile(rb"(?<![0-9A-Za-z])(?:\d[ \-.]?){12,18}\d(?![0-9A-Za-z])")
+# How card numbers are written: 13–19 digits in a row, 4-4-4-(1..7) groups or Amex 4-6-5, one separator kind.
+# Bounded by non-alphanumerics, so digit runs inside hex digests and correlation ids are not taken for cards, and
+# strict about grouping, so SQLite's back-to-back column bytes (timestamps, counters) don't read as one number.
+_CANDIDATE = re.compile(rb"(?<![0-9A-Za-z])(?:\d{13,19}|\d{4}([ .\-])\d{4}\1\d{4}\1\d{1,7}|\d{4}([ .\-])\d{6}\2\d{4,5})"
+                        rb"(?![0-9A-Za-z])")
 
 
 def known_pans(data: bytes | str) -> list[str]:
@@ -33,7 +36,7 @@ def known_pans(data: bytes | str) -> list[str]:
 
 
 def find_pans(data: bytes | str) -> list[str]:
-    """Luhn-valid 13–19 digit runs (spaces, dashes or dots allowed between digits)."""
+    """Luhn-valid card numbers written the ways people and systems write them."""
     raw = data.encode("utf-8", "replace") if isinstance(data, str) else data
     found = []
     for match in _CANDIDATE.finditer(raw):
