@@ -228,6 +228,14 @@ def test_dashboard_numbers_equal_the_database_and_update_live(console, browser):
         for key, expected in truth.items():
             shown = _number(page.locator(f'[data-kpi="{key}"]').inner_text())
             assert shown == pytest.approx(round(expected, 1), abs=0.051), key
+        start = (datetime.now(timezone.utc).date() - timedelta(days=29)).isoformat()
+        with hub.db.engine.connect() as conn:
+            per_category = dict(conn.execute(text(
+                "SELECT coalesce(category, 'uncategorised'), count(*) FROM analytics_tickets "
+                "WHERE created_day >= :start AND status != 'deleted' GROUP BY 1"), {"start": start}).all())
+        for category in CATEGORIES + ("uncategorised",):
+            cell = page.locator(f'[data-cell="volume:{category.replace("_", " ")}"]').text_content()
+            assert _number(cell) == per_category.get(category, 0), category
         from hub.inbox import store_event
         from hub.pipeline import process_next_event
         now = _iso(datetime.now(timezone.utc))
