@@ -19,10 +19,10 @@ def run_pass(hub, system: str | None = None, backfill: bool = False, progress: b
 
 
 def status(hub) -> dict:
-    from hub.sync.status import status as current
+    from hub.sync.report import status as current
     return current(hub)
 
 
 def failures(hub, limit: int = 200) -> list[dict]:
-    from hub.sync.status import failures as listed
+    from hub.sync.report import failures as listed
     return listed(hub, limit=limit)

@@ -13,7 +13,6 @@ from hub.sync.jobs import Poller, _parse_key, on_webhook_event, poll_job, poller
 
 pytestmark = pytest.mark.unit
 
-
 @pytest.mark.parametrize("key, parts", [
     ("sync:salesforce:ticket:zendesk-12:v3:upsert_case", ("salesforce", "ticket", "zendesk-12", "3:upsert_case")),
     ("sync:zendesk:customer:CUST-0001:v1:upsert_user", ("zendesk", "customer", "CUST-0001", "1:upsert_user")),
@@ -26,7 +25,6 @@ pytestmark = pytest.mark.unit
 def test_outbox_keys_name_their_record(key, parts):
     assert _parse_key(key) == parts
 
-
 def wait_for(condition, seconds: float = 10.0) -> bool:
     """Waits for background work to finish (a bound on hanging, not an assertion on time)."""
     deadline = time.monotonic() + seconds
@@ -35,7 +33,6 @@ def wait_for(condition, seconds: float = 10.0) -> bool:
             return True
         time.sleep(0.01)
     return condition()
-
 
 def test_a_vendor_webhook_triggers_a_poll_of_that_system_after_commit(world, monkeypatch):
     asked = []
@@ -47,7 +44,6 @@ def test_a_vendor_webhook_triggers_a_poll_of_that_system_after_commit(world, mon
         assert asked == []  # nothing before the event is stored
     assert wait_for(lambda: asked == ["zendesk"])
 
-
 def test_webhooks_from_other_sources_do_not_poll(world, monkeypatch):
     asked = []
     monkeypatch.setattr(Poller, "run", lambda self, system=None, backfill=False: asked.append(system) or {})
@@ -55,7 +51,6 @@ def test_webhooks_from_other_sources_do_not_poll(world, monkeypatch):
     with world.hub.db.session() as session:
         on_webhook_event(event, EventContext(world.hub, session, event))
     assert getattr(world.hub, "_sync_poller", None) is None and asked == []
-
 
 def test_requests_during_a_pass_coalesce_into_one_more_pass(world, monkeypatch):
     release, runs = threading.Event(), []
@@ -74,7 +69,6 @@ def test_requests_during_a_pass_coalesce_into_one_more_pass(world, monkeypatch):
     assert wait_for(lambda: hub_poller._thread is None)
     assert runs == ["zendesk", "zendesk"]
 
-
 def test_one_pass_per_system_at_a_time(world):
     hub_poller = Poller(world.hub)
     lock = hub_poller._lock("zendesk")
@@ -86,14 +80,12 @@ def test_one_pass_per_system_at_a_time(world):
     assert hub_poller.run("zendesk")["systems"] == {"zendesk": {"customer": {"pages": 1}, "organisation": {"pages": 1},
                                                                 "ticket": {"pages": 1}}}
 
-
 def test_the_poll_job_syncs_every_system(world):
     world.cycle()
     world.zendesk.person_creates_ticket("Polled", "body")
     poll_job(world.hub)
     world.drain()
     assert [c["Subject"] for c in world.salesforce.cases()] == ["Polled"]
-
 
 def test_sync_routes_need_a_token_and_show_status_and_failures(world):
     from hub.api import create_token
@@ -106,6 +98,7 @@ def test_sync_routes_need_a_token_and_show_status_and_failures(world):
     world.cycle()
     world.zendesk.person_creates_ticket("Seen", "body")
     world.cycle()
+
     body = client.get("/api/v1/sync/status", headers=headers).get_json()
     assert body["records"] == {"ticket": 1} and body["linked"]["ticket"] == {"salesforce": 1, "zendesk": 1}
     from hub.sync.engine import Engine
