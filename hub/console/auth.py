@@ -132,6 +132,13 @@ def lockout(db, username: str, ip: str) -> str | None:
     return None
 
 
+def _who(db, username: str) -> str:
+    """The name to record for an attempt: a known user's name, else a digest — someone who types a password into
+    the username box must not find it in the audit log."""
+    exists = db.execute(select(ConsoleUser.id).where(ConsoleUser.username == username)).first()
+    return username if exists else "unknown:" + hashlib.sha256(username.encode()).hexdigest()[:16]
+
+
 def attempt_login(username: str, password: str) -> tuple[bool, str]:
     """Check credentials under the rate limits; on success start a new server-side session."""
     from hub.console.users import check_credentials
@@ -140,15 +147,16 @@ def attempt_login(username: str, password: str) -> tuple[bool, str]:
     username = username.strip()[:64]
     now = clock.now()
     with hub.db.session() as db:
-        locked = lockout(db, username, ip)
+        who = _who(db, username)
+        locked = lockout(db, who, ip)
         if locked:
-            audit(db, username or "anonymous", "console.login", username, "locked", by=locked)
+            audit(db, who, "console.login", who, "locked", by=locked)
             minutes = int(ATTEMPT_WINDOW.total_seconds() // 60)
             return False, f"Too many failed attempts. Try again in {minutes} minutes."
         user = check_credentials(db, username, password)
-        db.add(LoginAttempt(at=now, username=username, ip=ip, success=user is not None))
+        db.add(LoginAttempt(at=now, username=who[:64], ip=ip, success=user is not None))
         if user is None:
-            audit(db, username or "anonymous", "console.login", username, "denied", reason="wrong credentials")
+            audit(db, who, "console.login", who, "denied", reason="wrong credentials")
             return False, "Wrong username or password."
         token = secrets.token_urlsafe(32)
         db.add(ConsoleSession(id=_token_id(token), user_id=user.id, created_at=now, last_seen_at=now,
