@@ -21,39 +21,12 @@ import requests
 from standardwebhooks.webhooks import Webhook
 
 from tests.conftest import BANKING_SECRET
+from tests.support.postgres import pg_url, require_service  # noqa: F401  (pg_url is a fixture)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.scaleout]
 REPO = Path(__file__).resolve().parents[2]
-PG = "postgresql+psycopg://postgres@127.0.0.1:5432"
 BROKERS = {"redis": ("redis://127.0.0.1:6379/5", 6379), "rabbitmq": ("amqp://guest:guest@127.0.0.1:5672//", 5672)}
 EVENTS = 300
-
-
-def reachable(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=2):
-            return True
-    except OSError:
-        return False
-
-
-def need(port: int, name: str) -> None:
-    if not reachable(port):
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{name} on 127.0.0.1:{port} is not reachable (CI must have it)")
-        pytest.skip(f"{name} on 127.0.0.1:{port} is not running")
-
-
-@pytest.fixture
-def database():
-    need(5432, "PostgreSQL")
-    import psycopg
-    name = f"deskbridge_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/test", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield f"{PG}/{name}"
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/test", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def free_port() -> int:
@@ -77,9 +50,9 @@ def signed(event_id: str) -> tuple[str, dict]:
 
 
 @pytest.mark.parametrize("broker", sorted(BROKERS))
-def test_scaleout_processes_every_event_once(broker, database, tmp_path):
+def test_scaleout_processes_every_event_once(broker, pg_url, tmp_path):
     url, port = BROKERS[broker]
-    need(port, broker)
+    require_service(port, broker)
     from hub.sandbox.server import start_in_thread
     sandbox = start_in_thread()
     requests.post(f"{sandbox.url}/_sandbox/seed", timeout=60).raise_for_status()
@@ -87,7 +60,7 @@ def test_scaleout_processes_every_event_once(broker, database, tmp_path):
     config.mkdir()
     (config / "hub.yaml").write_text(
         f"extends: {REPO / 'config' / 'test' / 'hub.yaml'}\n"
-        f"data_dir: {tmp_path / 'data'}\ndatabase_url: {database}\nbroker: {{url: '{url}'}}\n"
+        f"data_dir: {tmp_path / 'data'}\ndatabase_url: {pg_url}\nbroker: {{url: '{url}'}}\n"
         "plugin_modules: [tests.support.crash_plugin]\n"
         "scheduler: {enabled: true, lock_ttl_seconds: 6}\n"
         "workers: {inbox_threads: 2, outbox_threads: 2, poll_interval: 5, lease_seconds: 5, backoff_base: 0.05,"
@@ -129,7 +102,7 @@ def test_scaleout_processes_every_event_once(broker, database, tmp_path):
         assert set(effects) == set(ids), f"{len(set(ids) - set(effects))} events without effect"
         assert len(effects) == len(set(effects)), "an event had two effects"
         import psycopg
-        with psycopg.connect(database.replace("postgresql+psycopg", "postgresql")) as conn:
+        with psycopg.connect(pg_url.replace("postgresql+psycopg", "postgresql")) as conn:
             owners = conn.execute("SELECT owner FROM scheduler_lock").fetchall()
             counters = conn.execute("SELECT value FROM plugin_state WHERE plugin = 'crash'").fetchall()
         assert len(owners) == 1  # exactly one active scheduler

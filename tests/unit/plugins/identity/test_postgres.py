@@ -3,42 +3,16 @@ exactly one of many concurrent gated actions."""
 
 from __future__ import annotations
 
-import os
-import socket
 import threading
-import uuid
 
 import pytest
 
 from hub.pipeline import ActionRefused, EventContext
 from plugins.identity.service import request_verification, verify_code
+from tests.support.postgres import pg_url  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.scaleout
-ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 REFUND = "core_banking.create_refund"
-
-
-def _reachable() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-@pytest.fixture
-def pg_url():
-    if not _reachable():
-        if os.environ.get("CI") == "true":
-            pytest.fail("PostgreSQL on 127.0.0.1:5432 is not reachable (CI must have it)")
-        pytest.skip("PostgreSQL on 127.0.0.1:5432 is not running")
-    import psycopg
-    name = f"deskbridge_id_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def test_one_verification_allows_exactly_one_of_concurrent_actions(make_hub, pg_url):

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-import uuid
 
 import pytest
 from sqlalchemy import select
@@ -16,32 +13,9 @@ from hub.pipeline import ActionRefused, EventContext
 from plugins.privacy import hubdata
 from plugins.privacy.consents import record_consent
 from plugins.privacy.systems import Subject
+from tests.support.postgres import pg_url  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.scaleout
-ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
-
-
-def _reachable() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-@pytest.fixture
-def pg_url():
-    if not _reachable():
-        if os.environ.get("CI") == "true":
-            pytest.fail("PostgreSQL on 127.0.0.1:5432 is not reachable (CI must have it)")
-        pytest.skip("PostgreSQL on 127.0.0.1:5432 is not running")
-    import psycopg
-    name = f"deskbridge_pv_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def test_hub_erasure_and_consent_gate_on_postgresql(make_hub, pg_url):
