@@ -224,10 +224,12 @@ def bench_latency(quick: bool) -> list[dict]:
 
 
 def bench_backfill(quick: bool) -> list[dict]:
-    sizes = (500, 2000) if quick else (2000, 10000)
+    sizes = (300, 1200) if quick else (2000, 8000)
     rows, peaks = [], {}
     for n in sizes:
-        setup = Setup(systems=("zendesk", "salesforce", "hubspot"))
+        # The Zendesk budget is lifted to measure the hub itself: at the real 700/min, reading each ticket's
+        # comments bounds a backfill to about 11 tickets/s whatever the hub does.
+        setup = Setup(systems=("zendesk", "salesforce", "hubspot"), zendesk_per_minute=600_000)
         try:
             setup.seed_tickets(n)
             connector = setup.hub.connectors["zendesk"]
@@ -248,7 +250,8 @@ def bench_backfill(quick: bool) -> list[dict]:
             peaks[n] = peak / 2**20
             rows.append(_row("sync_backfill", f"backfill throughput, {n} tickets", n / seconds, "tickets/s", raw,
                              "Zendesk history → canonical records + outbox writes for Salesforce and HubSpot "
-                             "(comments read per ticket), under tracemalloc; baseline = reading the same pages only"))
+                             "(comments read per ticket; Zendesk budget lifted), under tracemalloc; "
+                             "baseline = reading the same pages only"))
         finally:
             setup.close()
     small, large = sizes

@@ -20,6 +20,7 @@ class Adapter:
         self.system = system
         self.connector = hub.connectors[system]
         self._people: dict[str, dict | None] = {}
+        self._requesters: dict[str, dict] = {}
         self._titles: dict[int, str] | None = None
 
     def prepare(self, object: str, records: list[dict]) -> list[dict]:
@@ -53,7 +54,10 @@ class Adapter:
                                 if item.get("id") in titles and item.get("value") not in (None, "")}
         requester_id = record.get("requester_id")
         if requester_id is not None and not isinstance(record.get("requester"), dict):
-            record["requester"] = self._requester(str(requester_id))
+            key = str(requester_id)
+            if key not in self._requesters:
+                self._requesters[key] = self._requester(key)
+            record["requester"] = dict(self._requesters[key])
 
     def _requester(self, native_id: str) -> dict:
         with self.hub.db.session() as session:

@@ -53,6 +53,3 @@ def remember_write_result(link: SyncLink, stamp: str | None) -> None:
         link.written_stamp = stamp
         link.updated_at = clock.now()
 
-
-def is_own_version(link: SyncLink | None, stamp: str | None) -> bool:
-    return bool(link is not None and stamp and link.written_stamp == stamp)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import Counter
 
 from sqlalchemy.orm import Session
 
@@ -64,14 +63,12 @@ class Engine:
             return self._deleted(session, links, system, object, link)
         reported = mapping.to_canonical(native)
         reported["_external_id"] = mapping.native_external_id(native)
-        row = None
         if link is None:
             link, row = self._match(links, system, object, native_id, reported)
-        elif link is not None:
+        else:
             row = links.record(object, link.canonical_id)
         if row is None:
-            outcome = self._create(session, links, system, object, native_id, reported, stamp)
-            row = links.record(object, outcome)
+            row = self._create(session, links, system, object, native_id, reported, stamp)
             outcome = "created"
         elif row.deleted:
             echo.remember_seen(link, reported, stamp)
@@ -95,7 +92,7 @@ class Engine:
                 return links.ensure(object, row.canonical_id, system, native_id), row
         return None, None
 
-    def _create(self, session, links: Links, system, object, native_id, reported, stamp) -> str:
+    def _create(self, session, links: Links, system, object, native_id, reported, stamp) -> SyncRecord:
         canonical_id = reported.get("_external_id") or f"{system}-{native_id}"
         data = blank(object)
         for name, value in reported.items():
@@ -109,7 +106,7 @@ class Engine:
         echo.remember_seen(link, reported, stamp)
         self.pusher.push(session, object, row, data, exclude={system}, new=True)
         self._event(session, links, object, "created", row, data, system, native_id)
-        return canonical_id
+        return row
 
     def _update(self, session, links: Links, system, object, row: SyncRecord, link, reported, stamp) -> str:
         mapping = self.mappings[(system, object)]
@@ -243,6 +240,3 @@ class Engine:
         else:
             row.reason, row.attempts, row.at = reason[:2000], row.attempts + 1, clock.now()
 
-
-def summarise(counts: Counter) -> dict:
-    return {k: counts[k] for k in sorted(counts)}

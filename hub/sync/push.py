@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
 from hub import clock

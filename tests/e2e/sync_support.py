@@ -37,7 +37,7 @@ def drain(hub, timeout: float = 120.0) -> int:
     """Run inbox and outbox work until nothing is pending; returns how many actions ran."""
     from sqlalchemy import func, select
 
-    from hub.db import InboxEvent, OutboxAction
+    from hub.db import OutboxAction
     ran, deadline = 0, time.monotonic() + timeout
     while time.monotonic() < deadline:
         busy = False

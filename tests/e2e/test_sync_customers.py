@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from hub.sync import run_pass, status
-from tests.e2e.sync_support import converge, make_sync_hub, sf_query, sf_update, start_in_thread, writes
+from tests.e2e.sync_support import drain, make_sync_hub, sf_query, sf_update, start_in_thread, writes
 
 pytestmark = pytest.mark.e2e
 PEOPLE = ("organisation", "customer")
@@ -33,7 +33,6 @@ def seeded(running, make_hub):
 
 def people_pass(hub):
     report = run_pass(hub, backfill=True, objects=PEOPLE)
-    from tests.e2e.sync_support import drain
     drain(hub)
     return report
 

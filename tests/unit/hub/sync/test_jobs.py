@@ -98,7 +98,6 @@ def test_sync_routes_need_a_token_and_show_status_and_failures(world):
     world.cycle()
     world.zendesk.person_creates_ticket("Seen", "body")
     world.cycle()
-
     body = client.get("/api/v1/sync/status", headers=headers).get_json()
     assert body["records"] == {"ticket": 1} and body["linked"]["ticket"] == {"salesforce": 1, "zendesk": 1}
     from hub.sync.engine import Engine
