@@ -166,8 +166,10 @@ def replay_dead_letters():
     try:
         ids = [int(value) for value in raw]
     except ValueError:
+        ids = [-1]
+    if any(not 0 < i < 2**63 for i in ids):
         return render_template("console/error.html", title="Request refused",
-                               message="Dead-letter ids must be numbers."), 400
+                               message="Dead-letter ids must be positive whole numbers."), 400
     if not ids and request.form.get("all") != "1":
         return render_template("console/error.html", title="Nothing to replay",
                                message="Choose a dead letter, or replay all."), 400

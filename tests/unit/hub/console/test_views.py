@@ -124,9 +124,10 @@ def test_dead_letter_replay_from_the_console(signed_in, console_hub):
         assert db.execute(select(OutboxAction.status)).scalar_one() == "pending"
         entry = db.execute(select(AuditEntry).where(AuditEntry.action == "dlq.replay")).scalar_one()
     assert (entry.actor, entry.target, json.loads(entry.detail)["count"]) == ("admin", "1", 1)
-    bad = signed_in.post("/admin/dead-letters/replay",
-                         data={"id": "x", "csrf_token": form_token(signed_in.get("/admin/dead-letters"))})
-    assert bad.status_code == 400
+    for wrong in ("x", "-3", str(2**70)):
+        bad = signed_in.post("/admin/dead-letters/replay",
+                             data={"id": wrong, "csrf_token": form_token(signed_in.get("/admin/dead-letters"))})
+        assert bad.status_code == 400, wrong
 
 
 def test_audit_page_shows_a_broken_chain(signed_in, console_hub):
