@@ -186,9 +186,10 @@ def audit_log():
     from hub.audit import verify
     hub = _hub()
     try:
-        before = int(request.args.get("before", 0)) or None
+        before = int(request.args.get("before", 0))
     except ValueError:
-        before = None
+        before = 0
+    before = before if 0 < before < 2**63 else None
     action = request.args.get("action", "").strip()[:100]
     result = verify(hub)
     with hub.db.session() as db:

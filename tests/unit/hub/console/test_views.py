@@ -132,6 +132,8 @@ def test_dead_letter_replay_from_the_console(signed_in, console_hub):
 
 def test_audit_page_shows_a_broken_chain(signed_in, console_hub):
     assert "Chain verified" in signed_in.get("/admin/audit").get_data(as_text=True)
+    for odd in ("x", "-1", str(2**70)):
+        assert signed_in.get(f"/admin/audit?before={odd}").status_code == 200
     with console_hub.db.session() as db:
         db.execute(update(AuditEntry).where(AuditEntry.id == 1).values(target="someone else"))
     text = signed_in.get("/admin/audit").get_data(as_text=True)
