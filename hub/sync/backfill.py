@@ -73,9 +73,9 @@ def sync_object(hub, engine: Engine, system: str, object: str, backfill: bool, b
             if bar is not None:
                 bar.set_description(f"sync {system} {object}")
                 bar.update(len(page))
-    except DeskbridgeError as exc:
-        # The stream stopped (vendor down, rate limited past retries): what was stored stays, the cursor
-        # resumes there next pass.
+    except Exception as exc:
+        # The stream stopped (vendor down, rate limited past retries, an answer the connector could not read):
+        # what was stored stays, the cursor resumes there next pass, other streams still run.
         log.warning("sync %s %s stopped: %s", system, object, exc)
         counts["stream_errors"] += 1
         _stream_failure(hub, system, object, str(exc))

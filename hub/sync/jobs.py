@@ -7,14 +7,20 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from datetime import timedelta
+
+from sqlalchemy import delete, or_, update
+from sqlalchemy.exc import IntegrityError
 
 from hub import clock
+from hub.db import SchedulerLock
 from hub.sync import echo
 from hub.sync.links import Links
 from hub.sync.push import ORIGIN
 
 log = logging.getLogger(__name__)
 WEBHOOK_SOURCES = ("zendesk", "hubspot", "salesforce")
+LEASE_SECONDS = 900  # longer than any pass; a holder that dies frees the system after this
 
 
 class Poller:
@@ -30,16 +36,33 @@ class Poller:
         self.passes = 0
 
     def run(self, system: str | None = None, backfill: bool = False) -> dict | None:
-        """A pass now in this thread; None if one for the same system is already running."""
+        """A pass now in this thread over ``system`` (or every system); a system whose pass is already running —
+        in this process or, through a lease row, in another — is left to that pass. None if none could run."""
         from hub.sync.backfill import run_pass
-        lock = self._lock(system or "*")
-        if not lock.acquire(blocking=False):
-            return None
-        try:
-            self.passes += 1
-            return run_pass(self.hub, system=system, backfill=backfill)
-        finally:
-            lock.release()
+        from hub.sync.engine import Engine
+        engine = Engine(self.hub)
+        systems = [system] if system else engine.systems()
+        report = None
+        for name in systems:
+            lock = self._lock(name)
+            if not lock.acquire(blocking=False):
+                continue
+            try:
+                if not take_lease(self.hub, f"sync:{name}"):
+                    continue
+                try:
+                    self.passes += 1
+                    done = run_pass(self.hub, system=name, backfill=backfill, engine=engine)
+                finally:
+                    drop_lease(self.hub, f"sync:{name}")
+            finally:
+                lock.release()
+            if report is None:
+                report = done
+            else:
+                report["systems"].update(done["systems"])
+                report["seconds"] = round(report["seconds"] + done["seconds"], 3)
+        return report
 
     def request(self, system: str) -> None:
         """Ask for a poll of ``system`` soon (from a webhook); several requests coalesce into one pass."""
@@ -70,6 +93,33 @@ class Poller:
     def _lock(self, name: str) -> threading.Lock:
         with self._guard:
             return self._locks.setdefault(name, threading.Lock())
+
+
+def take_lease(hub, name: str) -> bool:
+    """Hold ``name`` for this process (a ``scheduler_lock`` row that expires, so a crashed holder frees it)."""
+    now = clock.now()
+    expires = now + timedelta(seconds=LEASE_SECONDS)
+    with hub.db.session() as session:
+        taken = session.execute(update(SchedulerLock).where(
+            SchedulerLock.name == name,
+            or_(SchedulerLock.owner == hub.instance_id, SchedulerLock.expires_at < now),
+        ).values(owner=hub.instance_id, expires_at=expires))
+        if taken.rowcount:
+            return True
+    try:
+        with hub.db.session() as session:
+            if session.get(SchedulerLock, name) is None:
+                session.add(SchedulerLock(name=name, owner=hub.instance_id, expires_at=expires))
+                return True
+    except IntegrityError:  # another process took it first
+        pass
+    return False
+
+
+def drop_lease(hub, name: str) -> None:
+    with hub.db.session() as session:
+        session.execute(delete(SchedulerLock).where(SchedulerLock.name == name,
+                                                    SchedulerLock.owner == hub.instance_id))
 
 
 def poller(hub) -> Poller:

@@ -80,6 +80,22 @@ def test_one_pass_per_system_at_a_time(world):
     assert hub_poller.run("zendesk")["systems"] == {"zendesk": {"customer": {"pages": 1}, "organisation": {"pages": 1},
                                                                 "ticket": {"pages": 1}}}
 
+def test_another_process_holding_a_system_keeps_this_one_off_it(world):
+    from datetime import timedelta
+
+    from hub.db import SchedulerLock
+    with world.hub.db.session() as session:
+        session.add(SchedulerLock(name="sync:zendesk", owner="other-host-1", expires_at=world.clock.at.replace(
+            year=2100)))
+    report = Poller(world.hub).run()
+    assert set(report["systems"]) == {"salesforce"}
+    with world.hub.db.session() as session:  # the other process died: its lease runs out
+        session.get(SchedulerLock, "sync:zendesk").expires_at = world.clock.at - timedelta(days=1)
+    assert set(Poller(world.hub).run()["systems"]) == {"zendesk", "salesforce"}
+    with world.hub.db.session() as session:
+        assert session.get(SchedulerLock, "sync:zendesk") is None  # released after the pass
+
+
 def test_the_poll_job_syncs_every_system(world):
     world.cycle()
     world.zendesk.person_creates_ticket("Polled", "body")
