@@ -105,7 +105,7 @@ class Engine:
         link = links.ensure(object, canonical_id, system, native_id, new=True)
         echo.remember_seen(link, reported, stamp)
         self.pusher.push(session, object, row, data, exclude={system}, new=True)
-        self._event(session, links, object, "created", row, data, system, native_id)
+        self._event(session, links, object, "created", row, data, system, native_id, known={system: native_id})
         return row
 
     def _update(self, session, links: Links, system, object, row: SyncRecord, link, reported, stamp) -> str:
@@ -203,12 +203,13 @@ class Engine:
 
     # -- canonical events for plugins ----------------------------------------------------------------------------
     def _event(self, session, links: Links, object, kind, row: SyncRecord, data: dict, system, native_id,
-               changed=None) -> None:
+               changed=None, known: dict | None = None) -> None:
+        """``known``: the record's links when they are all known (a record first seen has only its origin's)."""
         if object not in EVENT_OBJECTS:
             return
         body = dict(data)
         body.update(system=system, id=native_id, external_id=row.canonical_id,
-                    links=links.native_ids(object, row.canonical_id))
+                    links=known if known is not None else links.native_ids(object, row.canonical_id))
         if changed:
             body["changed"] = changed
         from hub.inbox import store_event
