@@ -20,6 +20,7 @@ SCOPES = {
     "admin": "every scope",
 }
 TOKEN_PREFIX = "dbt_"
+MAX_ID = 2 ** 63 - 1  # database ids are 64-bit; a larger number is no id (and would overflow the driver)
 _ROUTES: list[dict] = []
 
 
@@ -112,14 +113,19 @@ def create_api_blueprint() -> Blueprint:
         return jsonify(dead_letters=list_dead_letters(hub, include_replayed=request.args.get("all") == "1"))
 
     @route(bp, "/dead-letters/replay", "POST", "dlq:write", "Replay dead letters (all, or the given ids)",
-           body={"type": "object", "properties": {"ids": {"type": "array", "items": {"type": "integer"}}}})
+           body={"type": "object", "properties": {"ids": {"type": "array", "items": {
+               "type": "integer", "minimum": 1, "maximum": MAX_ID}}}})
     def replay():
         from hub.pipeline import replay_dead_letters
         hub = current_app.extensions["deskbridge"]
-        body = request.get_json(silent=True) or {}
+        body = request.get_json(silent=True)
+        body = {} if body is None else body
+        if not isinstance(body, dict):
+            return _error(422, "invalid", "body: must be a JSON object")
         ids = body.get("ids")
-        if ids is not None and (not isinstance(ids, list) or not all(isinstance(i, int) for i in ids)):
-            return _error(422, "invalid", "ids: must be a list of integers")
+        valid = (lambda i: isinstance(i, int) and not isinstance(i, bool) and 1 <= i <= MAX_ID)
+        if ids is not None and (not isinstance(ids, list) or not all(valid(i) for i in ids)):
+            return _error(422, "invalid", "ids: must be a list of dead-letter ids (positive integers)")
         count = replay_dead_letters(hub, ids)
         with hub.db.session() as session:
             hub_audit(hub, session, g.api_actor, "dlq.replay", ",".join(map(str, ids or [])) or "all", "ok",
@@ -155,6 +161,7 @@ def openapi_document() -> dict:
         op = {"summary": r["summary"], "security": [{"bearer": [r["scope"]]}],
               "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}},
                             "401": {"description": "Missing or unknown token", "content": {"application/json": {"schema": error}}},
+                            "422": {"description": "Invalid input; the message names the field", "content": {"application/json": {"schema": error}}},
                             "403": {"description": f"Token lacks scope {r['scope']}", "content": {"application/json": {"schema": error}}}}}
         if r["body"]:
             op["requestBody"] = {"content": {"application/json": {"schema": r["body"]}}}
