@@ -8,6 +8,7 @@ circuit is open.
 from __future__ import annotations
 
 import email.utils
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -21,7 +22,9 @@ from requests.adapters import HTTPAdapter
 from hub.errors import AuthError, PermanentError, RetryableError
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 DEFAULT_TIMEOUT = (5.0, 30.0)  # connect, read
+MAX_INLINE_WAIT = 65.0  # a longer pause goes back to the outbox as RetryableError(retry_after)
 
 # status → what to do. Anything 5xx not listed is "retry"; anything 4xx not listed is "fail".
 STATUS_ACTIONS: dict[int, str] = {
@@ -139,11 +142,26 @@ class SystemGuard:
         if self.metrics is not None:
             self.metrics.outbound_calls.labels(system=self.system, status=str(status)).inc()
 
-    def call(self, fn: Callable[[], T], translate: Callable[[Exception], Exception | None] | None = None) -> T:
+    def call(self, fn: Callable[[], T], translate: Callable[[Exception], Exception | None] | None = None, *,
+             retries: int = 0, retry_statuses: tuple[int, ...] = (429,), max_wait: float = MAX_INLINE_WAIT) -> T:
         """Run one remote call under the budget and breaker, turning failures into typed errors.
 
         ``translate`` maps an SDK's own exceptions to ``RetryableError``/``PermanentError`` (None = re-raise).
+        ``retries``: a refusal with a status in ``retry_statuses`` (a rate limit: the vendor did not process the
+        request, so re-sending is safe) is sent again up to that many times, each after the shared pause it
+        started, unless the pause is longer than ``max_wait``.
         """
+        for attempt in range(retries + 1):
+            try:
+                return self._call_once(fn, translate)
+            except RetryableError as exc:
+                wait = exc.retry_after or 1.0
+                if exc.status not in retry_statuses or attempt == retries or wait > max_wait:
+                    raise
+                log.info("%s rate limited; waiting %.1f s under the shared budget", self.system, wait)
+        raise AssertionError("unreachable")
+
+    def _call_once(self, fn: Callable[[], T], translate: Callable[[Exception], Exception | None] | None) -> T:
         if self.breaker.current_state == pybreaker.STATE_OPEN:
             raise RetryableError(f"{self.system}: circuit open after repeated failures",
                                  retry_after=self.breaker.reset_timeout)

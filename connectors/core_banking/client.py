@@ -18,7 +18,6 @@ from hub.http import SystemGuard, error_for, parse_retry_after, session_for
 log = logging.getLogger(__name__)
 SYSTEM = "core_banking"
 INLINE_429_RETRIES = 3  # a 429 was not processed, so re-sending after the shared pause is safe
-MAX_INLINE_WAIT = 65.0
 MAX_KEY_LENGTH = 255
 
 
@@ -79,15 +78,7 @@ class BankClient:
                 raise BankApiError(response)
             return response.json() if response.content else {}
 
-        for attempt in range(INLINE_429_RETRIES + 1):
-            try:
-                return self.guard.call(send, self.translate)
-            except RetryableError as exc:
-                wait = exc.retry_after or 1.0
-                if exc.status != 429 or attempt == INLINE_429_RETRIES or wait > MAX_INLINE_WAIT:
-                    raise
-                log.info("core banking rate limited; waiting %.1f s under the shared budget", wait)
-        raise AssertionError("unreachable")
+        return self.guard.call(send, self.translate, retries=INLINE_429_RETRIES)
 
     def get_optional(self, path: str, params: dict | None = None) -> dict | None:
         try:

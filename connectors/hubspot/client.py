@@ -25,7 +25,6 @@ from hub.http import SystemGuard, error_for, parse_retry_after
 log = logging.getLogger(__name__)
 SYSTEM = "hubspot"
 INLINE_429_RETRIES = 3  # a 429 is never processed by HubSpot, so re-sending after the pause is safe
-MAX_INLINE_WAIT = 65.0
 NO_RETRY = Retry(total=0, connect=0, read=0, redirect=0, status=0, other=0, respect_retry_after_header=False,
                  raise_on_status=False)
 
@@ -97,15 +96,7 @@ class HubSpotClient:
             data = response.data if response is not None else b""
             return json.loads(data) if data else None
 
-        for attempt in range(INLINE_429_RETRIES + 1):
-            try:
-                return self.guard.call(run, self.translate)
-            except RetryableError as exc:
-                wait = exc.retry_after or 1.0
-                if exc.status != 429 or attempt == INLINE_429_RETRIES or wait > MAX_INLINE_WAIT:
-                    raise
-                log.info("hubspot rate limited; waiting %.1f s under the shared budget", wait)
-        raise AssertionError("unreachable")
+        return self.guard.call(run, self.translate, retries=INLINE_429_RETRIES)
 
     def close(self) -> None:
         for api in (self.basic, self.batch, self.search, self.properties, self.properties_batch, self.contacts):

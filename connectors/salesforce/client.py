@@ -26,7 +26,6 @@ from hub.http import SystemGuard, error_for, session_for
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 SYSTEM = "salesforce"
-MAX_INLINE_WAIT = 65.0  # longer pauses go back to the outbox as RetryableError(retry_after)
 INLINE_RETRIES = 3  # a refused (rate-limited) request was never processed, so re-sending it is safe
 CONCURRENCY_PAUSE = 5.0  # seconds, after REQUEST_LIMIT_EXCEEDED for concurrent long-running requests
 # Per-record error codes that are transient (row locks, org busy); every other record error is permanent.
@@ -164,23 +163,17 @@ class SalesforceClient:
     def call(self, fn: Callable[[Salesforce], T]) -> T:
         """Run ``fn(sdk)`` under the guard: refresh an expired session once, wait out short refusals."""
         refreshed = False
-        attempt = 0
         while True:
             sf = self.sdk()
             try:
-                result = self.guard.call(lambda: fn(sf), self.translate)
+                # Salesforce refuses a request over its limit with 403 REQUEST_LIMIT_EXCEEDED as well as 429.
+                result = self.guard.call(lambda: fn(sf), self.translate, retries=INLINE_RETRIES,
+                                         retry_statuses=(403, 429))
             except _SessionExpired:
                 if refreshed or not self.can_refresh:
                     raise
                 refreshed = True
                 self.refresh(sf.session_id)
-                continue
-            except RetryableError as exc:
-                wait = exc.retry_after or 1.0
-                attempt += 1
-                if exc.status not in (403, 429) or attempt > INLINE_RETRIES or wait > MAX_INLINE_WAIT:
-                    raise
-                log.info("salesforce refused for its limit; waiting %.1f s under the shared budget", wait)
                 continue
             self._note_usage(sf)
             return result

@@ -29,7 +29,6 @@ logging.getLogger("zenpy").setLevel(max(logging.getLogger("zenpy").getEffectiveL
 T = TypeVar("T")
 SYSTEM = "zendesk"
 INLINE_429_RETRIES = 3  # a 429 is never processed by the vendor, so re-sending after the pause is safe
-MAX_INLINE_WAIT = 65.0  # longer pauses go back to the outbox as RetryableError(retry_after)
 
 
 def _message(exc: APIException) -> str:
@@ -110,15 +109,7 @@ class ZendeskClient:
 
     def call(self, fn: Callable[[], T]) -> T:
         """One SDK call under the guard; a 429 waits for the shared pause and is re-sent a few times."""
-        for attempt in range(INLINE_429_RETRIES + 1):
-            try:
-                return self.guard.call(fn, self.translate)
-            except RetryableError as exc:
-                wait = exc.retry_after or 1.0
-                if exc.status != 429 or attempt == INLINE_429_RETRIES or wait > MAX_INLINE_WAIT:
-                    raise
-                log.info("zendesk rate limited; waiting %.1f s under the shared budget", wait)
-        raise AssertionError("unreachable")
+        return self.guard.call(fn, self.translate, retries=INLINE_429_RETRIES)
 
     # -- raw JSON over the same session (page-level control zenpy's generators hide) --------------------------
     def get_json(self, path_or_url: str, params: dict | None = None) -> dict:

@@ -63,3 +63,59 @@ def test_guard_translates_and_opens_breaker():
     ok_guard = SystemGuard("hubspot", per_minute=60000)
     with pytest.raises(PermanentError):
         ok_guard.call(not_found, translate=lambda e: PermanentError("gone") if isinstance(e, KeyError) else None)
+
+
+def _guard_on_fake_clock() -> tuple[SystemGuard, list[float]]:
+    guard = SystemGuard("hubspot", per_minute=60000, fail_max=100)
+    now = [0.0]
+
+    def sleep(seconds):
+        now[0] += seconds
+    guard.budget.clock, guard.budget.sleep = (lambda: now[0]), sleep
+    guard.budget.updated = 0.0
+    return guard, now
+
+
+def _refused(statuses: list[int], retry_after: float = 2.0):
+    sent = []
+
+    def call():
+        sent.append(len(sent))
+        if len(sent) <= len(statuses):
+            raise RetryableError("limited", retry_after=retry_after, status=statuses[len(sent) - 1])
+        return "done"
+    return call, sent
+
+
+def test_guard_resends_a_429_after_the_shared_pause():
+    guard, now = _guard_on_fake_clock()
+    call, sent = _refused([429, 429])
+    assert guard.call(call, retries=3) == "done"
+    assert len(sent) == 3 and now[0] >= 4.0  # each re-send waited out its Retry-After
+
+
+def test_guard_gives_up_after_its_retries_and_never_retries_other_statuses():
+    guard, _ = _guard_on_fake_clock()
+    call, sent = _refused([429] * 5)
+    with pytest.raises(RetryableError):
+        guard.call(call, retries=3)
+    assert len(sent) == 4
+    for status in (503, 403):
+        call, sent = _refused([status])
+        with pytest.raises(RetryableError):
+            guard.call(call, retries=3)
+        assert len(sent) == 1
+    call, sent = _refused([403])
+    assert guard.call(call, retries=1, retry_statuses=(403, 429)) == "done"
+
+
+def test_guard_hands_a_long_pause_back_instead_of_waiting():
+    guard, now = _guard_on_fake_clock()
+    call, sent = _refused([429], retry_after=100)  # longer than max_wait, within the budget's own limit
+    with pytest.raises(RetryableError) as caught:
+        guard.call(call, retries=3)
+    assert len(sent) == 1 and caught.value.retry_after == 100 and now[0] == 0.0
+    call, sent = _refused([429])
+    with pytest.raises(RetryableError):
+        _guard_on_fake_clock()[0].call(call)  # no retries unless asked
+    assert len(sent) == 1
