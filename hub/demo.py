@@ -20,6 +20,12 @@ def _seed(sandbox_url: str) -> dict:
     return response.json()
 
 
+# Zendesk event-type subscriptions (the events API's names) that should wake the hub's sync.
+ZENDESK_EVENTS = [f"zen:event-type:ticket.{name}" for name in (
+    "created", "comment_added", "status_changed", "priority_changed", "subject_changed", "tags_changed",
+    "custom_field_changed", "group_assignment_changed", "agent_assignment_changed", "soft_deleted")]
+
+
 def wire_sandbox_webhooks(sandbox_url: str, hub_url: str) -> dict[str, str]:
     """Subscribe the hub to the sandbox's vendor webhooks, the way an admin would in each vendor's UI.
 
@@ -35,7 +41,7 @@ def wire_sandbox_webhooks(sandbox_url: str, hub_url: str) -> dict[str, str]:
     if hook is None:
         hook = zendesk.post(f"{sandbox_url}/api/v2/webhooks", timeout=30, json={"webhook": {
             "name": "Deskbridge hub", "status": "active", "endpoint": endpoint, "http_method": "POST",
-            "request_format": "json", "subscriptions": ["conditional_ticket_events"]}}).json()["webhook"]
+            "request_format": "json", "subscriptions": ZENDESK_EVENTS}}).json()["webhook"]
     secret = zendesk.get(f"{sandbox_url}/api/v2/webhooks/{hook['id']}/signing_secret", timeout=30).json()
     env["DESKBRIDGE_ZENDESK_WEBHOOK_SECRET"] = secret["signing_secret"]["secret"]
     hubspot_secret = os.environ.get("DESKBRIDGE_HUBSPOT_CLIENT_SECRET") or secrets.token_urlsafe(24)
