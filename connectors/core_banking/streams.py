@@ -11,23 +11,13 @@ remembered (a second change within the same second keeps its ``updated_at``).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 
 from hub import clock
+from hub.streams import SeenVersions, Stream
 
 RECENT_CAP = 2000
 SETTLE_SECONDS = 2
-
-
-@dataclass(frozen=True)
-class Stream:
-    name: str
-    object: str
-    path: str
-    key: str
-    cursor_field: str
-    page_size: int
 
 
 STREAMS = {"customer": Stream("customers", "customer", "customers", "id", "updated_at", 100)}
@@ -55,9 +45,9 @@ class CustomerReader:
             if cursor.get("updated_at"):
                 since = _iso(clock.parse_time(cursor["updated_at"]) - self.overlap)
             scan = {"since": since, "started": _iso(clock.now()), "after": None, "newest": None}
-        recent = {tuple(v) for v in cursor.get("recent", [])}
-        floor = cursor.get("floor")
         settled = _iso(clock.now() - timedelta(seconds=SETTLE_SECONDS))
+        recent = SeenVersions(cursor.get("recent"), RECENT_CAP, settled=settled)
+        floor = cursor.get("floor")
         query = {"limit": self.stream.page_size}
         if scan["since"]:
             query["updated_since"] = scan["since"]
@@ -71,8 +61,7 @@ class CustomerReader:
                 version = (str(record["id"]), record.get("updated_at") or "")
                 if version in recent or (floor and version[1] < floor):
                     continue
-                if version[1] < settled:
-                    recent.add(version)
+                recent.add(version)
                 if scan.get("newest") is None or [version[1], version[0]] > scan["newest"]:
                     scan["newest"] = [version[1], version[0]]
                 if record.get("status") == "erased":
@@ -86,12 +75,12 @@ class CustomerReader:
             yield page, self._finish(cursor, recent, scan)
             return
 
-    def _base(self, cursor: dict, recent: set) -> dict:
+    def _base(self, cursor: dict, recent: SeenVersions) -> dict:
         out = {k: v for k, v in cursor.items() if k not in ("scan", "recent")}
         out["recent"] = self._window(recent, out.get("updated_at"))
         return out
 
-    def _finish(self, cursor: dict, recent: set, scan: dict) -> dict:
+    def _finish(self, cursor: dict, recent: SeenVersions, scan: dict) -> dict:
         done = {k: v for k, v in cursor.items() if k not in ("scan", "recent")}
         if scan.get("newest"):
             # Never past the scan's start: what changed during the scan is re-read next time.
@@ -99,9 +88,7 @@ class CustomerReader:
         done["recent"] = self._window(recent, done.get("updated_at"))
         return done
 
-    def _window(self, recent: set, newest: str | None) -> list[list[str]]:
+    def _window(self, recent: SeenVersions, newest: str | None) -> list[list[str]]:
         if not newest:
             return []
-        edge = _iso(clock.parse_time(newest) - self.overlap)
-        kept = sorted((v for v in recent if v[1] >= edge), key=lambda v: (v[1], v[0]))
-        return [list(v) for v in kept[-RECENT_CAP:]]
+        return recent.window(_iso(clock.parse_time(newest) - self.overlap))

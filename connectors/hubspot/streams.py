@@ -16,6 +16,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from hub import streams
+from hub.streams import SeenVersions
+
 EPOCH = "1970-01-01T00:00:00.000Z"
 LIST_MAX = 100
 RECENT_CAP = 2000
@@ -29,13 +32,7 @@ def shifted(stamp: str, seconds: float) -> str:
 
 
 @dataclass(frozen=True)
-class Stream:
-    name: str
-    object: str  # canonical object name the sync engine asks for
-    path: str  # HubSpot object type
-    key: str
-    cursor_field: str
-    page_size: int
+class Stream(streams.Stream):  # path: the HubSpot object type
     id_property: str  # unique property ``find`` and upserts use
 
 
@@ -71,7 +68,7 @@ class Reader:
             return
         given = cursor or {}
         cursor = {"updated_at": EPOCH, "id": "0", "archived_at": EPOCH, "archived_id": "0", **given}
-        recent = {tuple(v) for v in cursor.get("recent") or []}
+        recent = SeenVersions(cursor.get("recent"), RECENT_CAP)
         floor = _key(*cursor["floor"]) if cursor.get("floor") else None
         high = _key(cursor["updated_at"], cursor["id"])
         stamp, last_id = cursor["updated_at"], cursor["id"]
@@ -102,13 +99,11 @@ class Reader:
             record["deleted"] = True
         yield records + archived, dict(cursor)
 
-    def _window(self, recent: set, newest: str) -> list[list[str]]:
+    def _window(self, recent: SeenVersions, newest: str) -> list[list[str]]:
         """The versions still inside the overlap window (the only ones a later read can meet again)."""
         if not self.overlap:
             return []
-        edge = shifted(newest, -self.overlap)
-        kept = sorted((v for v in recent if v[1] >= edge), key=lambda v: (v[1], _key(v[1], v[0])))
-        return [list(v) for v in kept[-RECENT_CAP:]]
+        return recent.window(shifted(newest, -self.overlap), order=lambda v: (v[1], _key(v[1], v[0])))
 
     def _search(self, stamp: str, last_id: str, limit: int, descending: bool = False) -> list[dict]:
         field = self.stream.cursor_field

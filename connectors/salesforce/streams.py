@@ -16,18 +16,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from hub import streams
+from hub.streams import SeenVersions
+
 EPOCH = "1970-01-01T00:00:00.000Z"
 RECENT_CAP = 2000
 
 
 @dataclass(frozen=True)
-class Stream:
-    name: str
-    object: str  # canonical object name the sync engine asks for
-    path: str  # the sObject type
-    key: str
-    cursor_field: str
-    page_size: int
+class Stream(streams.Stream):  # path: the sObject type
     external_id: str  # the external id field ``find`` and upserts use
 
 
@@ -75,7 +72,7 @@ class Reader:
             return
         cursor = dict(cursor or {})
         high = (soql_time(cursor.get("updated_at") or EPOCH), cursor.get("id") or "")
-        recent = {tuple(v) for v in cursor.get("recent") or []}
+        recent = SeenVersions(cursor.get("recent"), RECENT_CAP)
         floor = tuple(cursor["floor"]) if cursor.get("floor") else None
         stamp, last_id = high
         if self.overlap and cursor.get("updated_at"):
@@ -102,13 +99,11 @@ class Reader:
             if len(scanned) < self.page_size:
                 return
 
-    def _window(self, recent: set, newest: str) -> list[list[str]]:
+    def _window(self, recent: SeenVersions, newest: str) -> list[list[str]]:
         """The versions still inside the overlap window (the only ones a later read can meet again)."""
         if not self.overlap:
             return []
-        edge = soql_time(newest, -self.overlap)
-        kept = sorted((v for v in recent if v[1] >= edge), key=lambda v: (v[1], v[0]))
-        return [list(v) for v in kept[-RECENT_CAP:]]
+        return recent.window(soql_time(newest, -self.overlap))
 
     def _page(self, stamp: str, last_id: str) -> list[dict]:
         field = self.stream.cursor_field

@@ -14,20 +14,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
-from hub import clock
+from hub import clock, streams
+from hub.streams import SeenVersions
 
 RECENT_CAP = 1000
 SETTLE_SECONDS = 2
 
 
 @dataclass(frozen=True)
-class Stream:
-    name: str
-    object: str
-    path: str
-    key: str
-    cursor_field: str
-    page_size: int
+class Stream(streams.Stream):
     mode: str  # "cursor" (incremental cursor export) or "time" (time-based export)
     resource: str
 
@@ -73,14 +68,13 @@ class Reader:
             yield from self._from_now()
             return
         cursor = dict(cursor or {})
-        recent = {tuple(v) for v in cursor.get("recent", [])}
+        recent = SeenVersions(cursor.get("recent"), RECENT_CAP, settled=settled_before())
         floor = cursor.get("floor")
         if self.stream.mode == "cursor" and cursor.get("after_cursor"):
             url, params = self.stream.path, {"cursor": cursor["after_cursor"], "per_page": self.page_size}
         else:
             start = 0 if not cursor.get("updated_at") else max(0, _epoch(cursor["updated_at"]) - self.overlap)
             url, params = self.stream.path, {"start_time": start, "per_page": self.page_size}
-        settled = settled_before()
         while True:
             body = self.client.get_json(url, params)
             page = []
@@ -88,8 +82,7 @@ class Reader:
                 version = (str(record["id"]), record.get("updated_at"))
                 if version in recent or (floor and (record.get("updated_at") or "") < floor):
                     continue
-                if version[1] and version[1] < settled:
-                    recent.add(version)
+                recent.add(version)
                 if _is_deleted(self.stream, record):
                     record["deleted"] = True
                 page.append(record)
@@ -114,12 +107,10 @@ class Reader:
             return None
         return body["next_page"], None
 
-    def _window(self, recent: set, newest: str | None) -> list[list[str]]:
+    def _window(self, recent: SeenVersions, newest: str | None) -> list[list[str]]:
         if not newest:
             return []
-        edge = _epoch(newest) - self.overlap
-        kept = sorted((v for v in recent if v[1] and _epoch(v[1]) >= edge), key=lambda v: (v[1], v[0]))
-        return [list(v) for v in kept[-RECENT_CAP:]]
+        return recent.window(_epoch(newest) - self.overlap, stamp=_epoch)
 
     def _from_now(self) -> Iterator[tuple[list[dict], dict]]:
         now = clock.now()
