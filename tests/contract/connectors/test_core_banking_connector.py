@@ -11,25 +11,18 @@ from connectors.core_banking import Config, streams
 from connectors.core_banking.connector import CoreBankingConnector
 from hub.errors import AuthError, PermanentError, RetryableError
 from hub.http import TimeoutAdapter
-from hub.sandbox.server import start_in_thread
+from tests.contract.connectors.conftest import FakeTime
+from tests.contract.connectors.conftest import faults as inject
 
 pytestmark = pytest.mark.contract
-
-
-@pytest.fixture(scope="module")
-def running():
-    sandbox = start_in_thread(port=0, systems=("bank",))
-    yield sandbox
-    sandbox.stop()
+SANDBOX_SYSTEMS = ("bank",)
 
 
 @pytest.fixture
-def sandbox(running):
-    running.sandbox.reset()
-    assert requests.post(f"{running.url}/_sandbox/seed", timeout=30).status_code == 200
-    yield running
-    requests.delete(f"{running.url}/_sandbox/faults", timeout=5)
-    requests.delete(f"{running.url}/_sandbox/limits", timeout=5)
+def sandbox(sandbox):
+    """The shared reset sandbox, seeded with the demo bank's customers."""
+    assert requests.post(f"{sandbox.url}/_sandbox/seed", timeout=30).status_code == 200
+    return sandbox
 
 
 def make(sandbox, **overrides) -> CoreBankingConnector:
@@ -60,9 +53,7 @@ def posted_debit(bank, customer_id) -> dict:
 
 
 def faults(sandbox, kinds, **extra):
-    answer = requests.post(f"{sandbox.url}/_sandbox/faults", timeout=5,
-                           json={"system": "bank", "rate": 1.0, "kinds": kinds, **extra})
-    assert answer.status_code == 200, answer.text
+    inject(sandbox, "bank", kinds, **extra)
 
 
 # -- reads -------------------------------------------------------------------------------------------------------
@@ -198,20 +189,13 @@ def test_sandbox_timeout_fault_then_retry(sandbox):
 
 def test_rate_limit_pauses_the_guard_and_calls_succeed_later(sandbox):
     bank = make(sandbox)
-    fake = {"now": 50.0}
-
-    def sleep(seconds):
-        fake["now"] += seconds
-        requests.post(f"{sandbox.url}/_sandbox/clock", json={"advance_seconds": seconds}, timeout=5)
-
-    bank.guard.budget.clock = lambda: fake["now"]
-    bank.guard.budget.sleep = sleep
-    bank.guard.budget.updated = fake["now"]
+    fake = FakeTime(sandbox, now=50.0)
+    fake.drive(bank.guard.budget)
     requests.post(f"{sandbox.url}/_sandbox/limits", json={"system": "bank", "per_minute": 4}, timeout=5)
     found = [bank.get_customer(f"CUST-000{n}")["id"] for n in range(1, 10)]
     assert found == [f"CUST-000{n}" for n in range(1, 10)]
     assert bank.guard.stats.by_status.get(429, 0) <= 3
-    assert fake["now"] > 50.0 + 30
+    assert fake.now > 50.0 + 30
 
 
 # -- change stream -----------------------------------------------------------------------------------------------

@@ -5,32 +5,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-import requests
 import urllib3
 
 from connectors.hubspot import Config
 from connectors.hubspot.connector import HubSpotConnector, marker
 from hub.errors import AuthError, PermanentError, RetryableError
-from hub.http import RateBudget, SystemGuard
+from hub.http import SystemGuard
 from hub.pipeline import process_next_action
-from hub.sandbox.server import start_in_thread
+from tests.contract.connectors.conftest import FakeTime, control, deliver_with_retries, fake_budget
 
 pytestmark = pytest.mark.contract
-
-
-@pytest.fixture(scope="module")
-def running():
-    sandbox = start_in_thread(port=0, systems=("hubspot",))
-    yield sandbox
-    sandbox.stop()
-
-
-@pytest.fixture
-def sandbox(running):
-    running.sandbox.reset()
-    yield running
-    requests.delete(f"{running.url}/_sandbox/faults", timeout=5)
-    requests.delete(f"{running.url}/_sandbox/limits", timeout=5)
+SANDBOX_SYSTEMS = ("hubspot",)
 
 
 def make(sandbox, **overrides) -> HubSpotConnector:
@@ -46,12 +31,6 @@ def hs(sandbox):
     connector.close()
 
 
-def control(sandbox, method: str, path: str, json=None) -> dict:
-    answer = requests.request(method, f"{sandbox.url}{path}", json=json, timeout=10)
-    assert answer.status_code < 300, answer.text
-    return answer.json() if answer.content else {}
-
-
 def routes(sandbox) -> dict:
     return control(sandbox, "GET", "/_sandbox/stats")["hubspot"]["by_route"]
 
@@ -62,23 +41,6 @@ def store(sandbox):
 
 def live(sandbox, object_type: str, prop: str, value: str) -> list:
     return [r for r in store(sandbox).live(object_type) if r.properties.get(prop) == value]
-
-
-class FakeTime:
-    """A clock for the guard's budget whose sleeps also move the sandbox clock: waits cost no real time."""
-
-    def __init__(self, sandbox):
-        self.now = 1000.0
-        self.slept: list[float] = []
-        self.sandbox = sandbox
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-        self.sandbox.sandbox.advance_clock(seconds)
 
 
 # -- writes: idempotent -------------------------------------------------------------------------------------
@@ -240,7 +202,7 @@ def test_bad_token_is_auth_error(sandbox):
 def test_rate_limit_pauses_the_guard_and_every_call_succeeds(sandbox):
     connector = make(sandbox)
     fake = FakeTime(sandbox)
-    connector.guard.budget = RateBudget(100.0, 50, clock=fake.clock, sleep=fake.sleep)
+    fake_budget(connector, fake)
     connector.property_names("tickets")
     control(sandbox, "POST", "/_sandbox/limits", {"system": "hubspot", "per_minute": 5})
     for n in range(12):
@@ -328,25 +290,13 @@ def test_twenty_percent_faults_converge_without_duplicates(sandbox):
     connector = HubSpotConnector(Config(base_url=sandbox.url, access_token="sandbox-token", read_timeout=2.0),
                                  guard=guard)
     fake = FakeTime(sandbox)
-    connector.guard.budget = RateBudget(100.0, 50, clock=fake.clock, sleep=fake.sleep)
+    fake_budget(connector, fake)
     control(sandbox, "POST", "/_sandbox/faults", {"system": "hubspot", "rate": 0.2, "seed": 11,
                                                    "kinds": ["429", "500", "503", "timeout", "reset"],
                                                    "timeout_seconds": 0.05})
     pending = [({"external_id": f"F-{n}", "ticket": {"subject": f"F {n}", "hs_pipeline_stage": "1"}}, f"f{n}")
                for n in range(300)]
-    for _ in range(30):
-        if not pending:
-            break
-        retry, wait = [], 0.0
-        for start in range(0, len(pending), 10):
-            chunk = pending[start:start + 10]
-            for item, outcome in zip(chunk, connector.execute_batch("upsert_ticket", chunk)):
-                if isinstance(outcome, Exception):
-                    assert isinstance(outcome, RetryableError), outcome
-                    retry.append(item)
-                    wait = max(wait, outcome.retry_after or 1.0)
-        pending = retry
-        fake.sleep(wait)  # the outbox retries no sooner than retry_after
+    pending = deliver_with_retries(connector, "upsert_ticket", pending, fake)
     injected = control(sandbox, "GET", "/_sandbox/faults")["hubspot"]["injected"]
     control(sandbox, "DELETE", "/_sandbox/faults")
     assert pending == [] and sum(injected.values()) >= 5 and len(injected) >= 3

@@ -11,25 +11,12 @@ import requests
 from connectors.salesforce import Config
 from connectors.salesforce.connector import SalesforceConnector, marker
 from hub.errors import AuthError, PermanentError, RetryableError
-from hub.http import RateBudget, SystemGuard
+from hub.http import SystemGuard
 from hub.pipeline import process_next_action
-from hub.sandbox.server import start_in_thread
+from tests.contract.connectors.conftest import FakeTime, control, deliver_with_retries, fake_budget
 
 pytestmark = pytest.mark.contract
-
-
-@pytest.fixture(scope="module")
-def running():
-    sandbox = start_in_thread(port=0, systems=("salesforce",))
-    yield sandbox
-    sandbox.stop()
-
-
-@pytest.fixture
-def sandbox(running):
-    running.sandbox.reset()
-    yield running
-    requests.delete(f"{running.url}/_sandbox/faults", timeout=5)
+SANDBOX_SYSTEMS = ("salesforce",)
 
 
 def make(sandbox, **overrides) -> SalesforceConnector:
@@ -44,12 +31,6 @@ def sf(sandbox):
     connector.close()
 
 
-def control(sandbox, method: str, path: str, json=None) -> dict:
-    answer = requests.request(method, f"{sandbox.url}{path}", json=json, timeout=10)
-    assert answer.status_code < 300, answer.text
-    return answer.json() if answer.content else {}
-
-
 def routes(sandbox) -> dict:
     return control(sandbox, "GET", "/_sandbox/stats")["salesforce"]["by_route"]
 
@@ -60,30 +41,6 @@ def composite_calls(sandbox) -> int:
 
 def count(sf, soql: str) -> int:
     return sf.client.call(lambda api: api.query(soql))["totalSize"]
-
-
-class FakeTime:
-    """A clock for the guard's budget whose sleeps also move the sandbox clock: waits cost no real time."""
-
-    def __init__(self, sandbox, on_sleep=None):
-        self.now = 1000.0
-        self.slept: list[float] = []
-        self.sandbox = sandbox
-        self.on_sleep = on_sleep
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-        self.sandbox.sandbox.advance_clock(seconds)
-        if self.on_sleep:
-            self.on_sleep()
-
-
-def fake_budget(connector, fake: FakeTime, per_minute: float = 6000) -> None:
-    connector.guard.budget = RateBudget(per_minute / 60.0, 50, clock=fake.clock, sleep=fake.sleep)
 
 
 # -- writes: idempotent -------------------------------------------------------------------------------------
@@ -354,19 +311,7 @@ def test_twenty_percent_faults_converge_without_duplicates(sandbox):
                                                    "kinds": ["429", "500", "503", "timeout", "reset"],
                                                    "timeout_seconds": 0.05})
     pending = [({"external_id": f"F-{n}", "case": {"Subject": f"F {n}"}}, f"f{n}") for n in range(300)]
-    for _ in range(30):
-        if not pending:
-            break
-        retry, wait = [], 0.0
-        for start in range(0, len(pending), 10):
-            chunk = pending[start:start + 10]
-            for item, outcome in zip(chunk, connector.execute_batch("upsert_case", chunk)):
-                if isinstance(outcome, Exception):
-                    assert isinstance(outcome, RetryableError), outcome
-                    retry.append(item)
-                    wait = max(wait, outcome.retry_after or 1.0)
-        pending = retry
-        fake.sleep(wait)  # the outbox retries no sooner than retry_after
+    pending = deliver_with_retries(connector, "upsert_case", pending, fake)
     injected = control(sandbox, "GET", "/_sandbox/faults")["salesforce"]["injected"]
     control(sandbox, "DELETE", "/_sandbox/faults")
     assert pending == [] and sum(injected.values()) >= 5 and len(injected) >= 3

@@ -9,23 +9,11 @@ from connectors.zendesk import Config
 from connectors.zendesk.connector import ZendeskConnector, marker
 from hub.errors import AuthError, PermanentError, RetryableError
 from hub.http import TimeoutAdapter
-from hub.sandbox.server import start_in_thread
+from tests.contract.connectors.conftest import FakeTime
+from tests.contract.connectors.conftest import faults as inject
 
 pytestmark = pytest.mark.contract
-
-
-@pytest.fixture(scope="module")
-def running():
-    sandbox = start_in_thread(port=0, systems=("zendesk",))
-    yield sandbox
-    sandbox.stop()
-
-
-@pytest.fixture
-def sandbox(running):
-    running.sandbox.reset()
-    yield running
-    requests.delete(f"{running.url}/_sandbox/faults", timeout=5)
+SANDBOX_SYSTEMS = ("zendesk",)
 
 
 def make(sandbox, **overrides) -> ZendeskConnector:
@@ -46,9 +34,7 @@ def stats(sandbox) -> dict:
 
 
 def faults(sandbox, kinds, rate=1.0, **extra):
-    answer = requests.post(f"{sandbox.url}/_sandbox/faults", timeout=5,
-                           json={"system": "zendesk", "rate": rate, "kinds": kinds, **extra})
-    assert answer.status_code == 200, answer.text
+    inject(sandbox, "zendesk", kinds, rate, **extra)
 
 
 def clear_faults(sandbox):
@@ -219,15 +205,8 @@ def test_rate_limit_pauses_the_guard_and_the_calls_succeed_later(sandbox):
     """With Zendesk's limit on, a 429 pauses the shared budget; waiting (on a fake clock that also moves the
     sandbox's clock) lets every call through with only the first 429 seen."""
     zd = make(sandbox, per_minute=600)
-    fake = {"now": 1000.0}
-
-    def sleep(seconds):
-        fake["now"] += seconds
-        requests.post(f"{sandbox.url}/_sandbox/clock", json={"advance_seconds": seconds}, timeout=5)
-
-    zd.guard.budget.clock = lambda: fake["now"]
-    zd.guard.budget.sleep = sleep
-    zd.guard.budget.updated = fake["now"]
+    fake = FakeTime(sandbox)
+    fake.drive(zd.guard.budget)
     assert requests.post(f"{sandbox.url}/_sandbox/limits", json={"system": "zendesk", "per_minute": 5},
                          timeout=5).status_code == 200
     try:
@@ -236,7 +215,7 @@ def test_rate_limit_pauses_the_guard_and_the_calls_succeed_later(sandbox):
     finally:
         requests.delete(f"{sandbox.url}/_sandbox/limits", timeout=5)
     assert zd.guard.stats.by_status.get(429, 0) <= 3
-    assert fake["now"] > 1000.0 + 30  # the guard really waited for Retry-After
+    assert fake.now > 1000.0 + 30  # the guard really waited for Retry-After
     assert len(live_tickets(zd)) == 8
 
 
