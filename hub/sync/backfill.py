@@ -63,11 +63,14 @@ def sync_object(hub, engine: Engine, system: str, object: str, backfill: bool, b
     adapter = Adapter(hub, system)
     with hub.db.session() as session:
         cursor = cursors.load(session, system, object)
+    # History without its comments, if so configured: one comment read per old ticket is what bounds a
+    # backfill (the vendor's per-minute limit); comments then sync for tickets that change from now on.
+    history_only = backfill and cursor is None and not _config(hub).backfill_comments
     try:
         pages = connector.read_changes(object, cursor, backfill=backfill)
         for page, next_cursor in pages:
             page = adapter.prepare(object, list(page))
-            comments = _comments(hub, engine, adapter, system, object, page)
+            comments = {} if history_only else _comments(hub, engine, adapter, system, object, page)
             store_page(hub, engine, system, object, page, next_cursor, comments, counts)
             counts["pages"] += 1
             if bar is not None:
@@ -133,6 +136,13 @@ def _comments(hub, engine: Engine, adapter: Adapter, system: str, object: str, p
         # A failed read stops the stream before this page is stored, so the page is read again next pass.
         found[native_id] = adapter.prepare("comment", list(read(native_id)))
     return found
+
+
+def _config(hub):
+    """The ``plugins.sync`` settings (defaults when the plugin block is absent, e.g. ``deskbridge sync`` alone)."""
+    from types import SimpleNamespace
+    block = dict((hub.settings.plugins or {}).get("sync") or {})
+    return SimpleNamespace(backfill_comments=bool(block.get("backfill_comments", True)))
 
 
 def _clear_failure(session, system: str, object: str, native_id: str) -> None:

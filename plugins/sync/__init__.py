@@ -21,6 +21,7 @@ class Config(BaseModel):
 
     poll_seconds: float = Field(30.0, gt=0)  # the safety-net poll; vendor webhooks trigger polls sooner
     webhook_polls: bool = True
+    backfill_comments: bool = True  # false: `sync --backfill` imports old tickets without reading their comments
 
 
 def _config(hub) -> Config:

@@ -227,3 +227,21 @@ def test_status_counts(world):
     assert {c["system"] for c in current["cursors"]} == {"zendesk", "salesforce"}
     with world.hub.db.session() as session:
         assert session.execute(select(func.count()).select_from(OutboxAction)).scalar_one() >= 1
+
+
+def test_history_can_be_imported_without_reading_old_comments(make_hub):
+    from tests.unit.hub.sync.conftest import World
+    world = World(make_hub({"plugins": {"sync": {"backfill_comments": False}}}))
+    old = world.zendesk.person_creates_ticket("Old", "first message")
+    world.zendesk.person_comments(old["id"], "An old reply")
+    reads = []
+    original = world.zendesk.read_comments
+    world.zendesk.read_comments = lambda ticket_id: reads.append(ticket_id) or original(ticket_id)
+    world.cycle(backfill=True)
+    assert [c["Subject"] for c in world.salesforce.cases()] == ["Old"] and reads == []
+    world.zendesk.person_comments(old["id"], "A new reply")
+    world.cycle()
+    world.cycle()
+    [case] = world.salesforce.cases()
+    assert [c["CommentBody"].split("\n")[0] for c in world.salesforce.comments[case["Id"]]] == [
+        "An old reply", "A new reply"]  # once the ticket changes, its comments sync in full
