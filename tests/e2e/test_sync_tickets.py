@@ -173,3 +173,20 @@ def test_canonical_events_reach_the_inbox_once_per_change(url, hub):
     data = json.loads(next(r for r in rows if r.type == "ticket.created").payload)["data"]
     assert data["system"] == "zendesk" and data["requester"]["email"].endswith("@example.org")
     assert data["category"] == "cards" and data["external_id"]
+
+
+def test_a_case_filed_in_salesforce_becomes_one_zendesk_ticket_and_one_hubspot_ticket(url, hub):
+    from tests.e2e.sync_support import SF_API, _call, zd_tickets
+    time.sleep(1.1)
+    _call("POST", f"{url}{SF_API}/sobjects/Case", "sandbox-session", json={
+        "Subject": "Chargeback question", "Priority": "High", "Status": "New", "SuppliedEmail": "grace@example.org",
+        "SuppliedName": "Grace Hopper"})
+    converge(hub, url)
+    converge(hub, url)
+    [ticket] = [t for t in zd_tickets(url) if t["subject"] == "Chargeback question"]
+    assert ticket["priority"] == "high" and ticket["external_id"].startswith("salesforce-")
+    requester = requests.get(f"{url}/api/v2/users/{ticket['requester_id']}.json", timeout=5,
+                             headers={"Authorization": "Bearer sandbox-token"}).json()["user"]
+    assert (requester["email"], requester["name"]) == ("grace@example.org", "Grace Hopper")
+    assert [t["properties"]["subject"] for t in hs_tickets(url)] == ["Chargeback question"]
+    assert len(cases(url)) == 1
