@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from connectors.hubspot.client import SYSTEM, HubSpotClient
 from connectors.hubspot.streams import STREAMS, Reader
 from hub import clock
-from hub.errors import AuthError, PermanentError, RetryableError
+from hub.batching import in_chunks, outcome_of, single
+from hub.errors import AuthError, PermanentError
 
 BATCH_MAX = 100
 NOTE_TO_TICKET = 228  # HUBSPOT_DEFINED association type id, note → ticket
@@ -53,10 +54,7 @@ class HubSpotConnector:
     # -- writes ----------------------------------------------------------------------------------------------
     def execute(self, operation: str, payload: dict, idempotency_key: str) -> dict:
         if operation in self.batch_operations:
-            outcome = self.execute_batch(operation, [(payload, idempotency_key)])[0]
-            if isinstance(outcome, Exception):
-                raise outcome
-            return outcome
+            return single(self.execute_batch, operation, payload, idempotency_key)
         handlers = {"add_note": lambda: self.add_note(payload, idempotency_key),
                     "archive_ticket": lambda: self.archive_ticket(payload),
                     "gdpr_delete_contact": lambda: self.gdpr_delete_contact(payload),
@@ -67,25 +65,14 @@ class HubSpotConnector:
 
     def execute_batch(self, operation: str, items: list[tuple[dict, str]]) -> list[dict | Exception]:
         """One outcome per item, in order; ⌈n/100⌉ batch calls."""
-        outcomes: list[dict | Exception] = []
-        for start in range(0, len(items), BATCH_MAX):
-            chunk = [payload for payload, _ in items[start:start + BATCH_MAX]]
-            try:
-                if operation == "update_ticket":
-                    outcomes += self._update_tickets(chunk)
-                elif operation in UPSERTS:
-                    outcomes += self._upsert(operation, chunk)
-                else:
-                    outcomes += [self._one(operation, payload, key) for payload, key in items[start:start + BATCH_MAX]]
-            except (RetryableError, PermanentError) as exc:
-                outcomes += [exc] * len(chunk)
-        return outcomes
+        return in_chunks(items, BATCH_MAX, lambda chunk: self._send(operation, chunk))
 
-    def _one(self, operation: str, payload: dict, key: str) -> dict | Exception:
-        try:
-            return self.execute(operation, payload, key)
-        except (RetryableError, PermanentError) as exc:
-            return exc
+    def _send(self, operation: str, chunk: list[tuple[dict, str]]) -> list[dict | Exception]:
+        if operation == "update_ticket":
+            return self._update_tickets([payload for payload, _ in chunk])
+        if operation in UPSERTS:
+            return self._upsert(operation, [payload for payload, _ in chunk])
+        return [outcome_of(self.execute, operation, payload, key) for payload, key in chunk]
 
     def _upsert(self, operation: str, payloads: list[dict]) -> list[dict | Exception]:
         object_type, body_key, default_property = UPSERTS[operation]

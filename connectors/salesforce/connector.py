@@ -14,6 +14,7 @@ from urllib.parse import quote_plus
 
 from connectors.salesforce.client import SYSTEM, TRANSIENT_CODES, SalesforceClient, error_message
 from connectors.salesforce.streams import COMMENTS, STREAMS, Reader, quote
+from hub.batching import in_chunks, outcome_of, single
 from hub.errors import PermanentError, RetryableError
 
 COLLECTION_MAX = 200
@@ -55,10 +56,7 @@ class SalesforceConnector:
     # -- writes ----------------------------------------------------------------------------------------------
     def execute(self, operation: str, payload: dict, idempotency_key: str) -> dict:
         if operation in self.batch_operations:
-            outcome = self.execute_batch(operation, [(payload, idempotency_key)])[0]
-            if isinstance(outcome, Exception):
-                raise outcome
-            return outcome
+            return single(self.execute_batch, operation, payload, idempotency_key)
         if operation == "add_case_comment":
             return self.add_case_comment(payload, idempotency_key)
         if operation == "delete_case":
@@ -68,24 +66,12 @@ class SalesforceConnector:
     def execute_batch(self, operation: str, items: list[tuple[dict, str]]) -> list[dict | Exception]:
         """One outcome per item, in order; ⌈n/200⌉ composite calls (plus one id lookup for ``update_case``)."""
         if operation not in self.batch_operations:
-            return [self._one(operation, payload, key) for payload, key in items]
-        outcomes: list[dict | Exception] = []
-        for start in range(0, len(items), COLLECTION_MAX):
-            chunk = items[start:start + COLLECTION_MAX]
-            try:
-                if operation == "update_case":
-                    outcomes += self._update_cases([payload for payload, _ in chunk])
-                else:
-                    outcomes += self._upsert(operation, [payload for payload, _ in chunk])
-            except (RetryableError, PermanentError) as exc:
-                outcomes += [exc] * len(chunk)
-        return outcomes
+            return [outcome_of(self.execute, operation, payload, key) for payload, key in items]
 
-    def _one(self, operation: str, payload: dict, key: str) -> dict | Exception:
-        try:
-            return self.execute(operation, payload, key)
-        except (RetryableError, PermanentError) as exc:
-            return exc
+        def send(chunk: list[tuple[dict, str]]) -> list[dict | Exception]:
+            payloads = [payload for payload, _ in chunk]
+            return self._update_cases(payloads) if operation == "update_case" else self._upsert(operation, payloads)
+        return in_chunks(items, COLLECTION_MAX, send)
 
     def _upsert(self, operation: str, payloads: list[dict]) -> list[dict | Exception]:
         sobject, field, body_key = UPSERTS[operation]

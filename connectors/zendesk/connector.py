@@ -11,6 +11,7 @@ from connectors.zendesk import batch
 from connectors.zendesk.client import ZendeskClient
 from connectors.zendesk.fields import Directory
 from connectors.zendesk.streams import STREAMS, Reader
+from hub.batching import in_chunks, outcome_of
 from hub.errors import PermanentError
 
 OBJECT_PATHS = {"ticket": ("tickets", "ticket"), "customer": ("users", "user"),
@@ -50,18 +51,11 @@ class ZendeskConnector:
 
     def execute_batch(self, operation: str, items: list[tuple[dict, str]]) -> list[dict | Exception]:
         if operation not in self.batch_operations:
-            return [self._safe(operation, payload, key) for payload, key in items]
-        outcomes: list[dict | Exception] = []
-        for start in range(0, len(items), batch.MAX_BATCH):
-            chunk = items[start:start + batch.MAX_BATCH]
-            outcomes += getattr(batch, operation)(self, [payload or {} for payload, _ in chunk])
-        return outcomes
-
-    def _safe(self, operation: str, payload: dict, key: str) -> dict | Exception:
-        try:
-            return self.execute(operation, payload, key)
-        except Exception as exc:  # per-item outcome, as execute_batch promises
-            return exc
+            # Any error is the item's outcome, as execute_batch promises.
+            return [outcome_of(self.execute, operation, payload, key, catch=(Exception,)) for payload, key in items]
+        send = getattr(batch, operation)  # per-item outcomes already; a failure of the whole call propagates
+        return in_chunks(items, batch.MAX_BATCH, lambda chunk: send(self, [payload or {} for payload, _ in chunk]),
+                         catch=())
 
     def check(self) -> dict:
         try:
