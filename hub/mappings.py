@@ -72,6 +72,7 @@ class WriteSpec(BaseModel):
     update_ref: str | None = None  # payload key of the native id for ``update``
     update_body: str | None = None  # payload key of the native body for ``update``; None = merged flat
     tags_delta: bool = False  # ``update`` takes tag changes as ``tags_add`` / ``tags_remove``
+    upsert_matches_email: bool = False  # ``upsert`` also finds an existing record by email (Zendesk users)
 
 
 class TransformSpec(BaseModel):

@@ -122,8 +122,12 @@ class Pusher:
             if link.native_id and write.update:
                 operation, payload = write.update, self._update_payload(mapping, link, data, seen)
             elif write.upsert:
-                if link.native_id and seen.get("_external_id") not in (None, row.canonical_id):
-                    log.info("sync: %s %s %s has another external id; not written", system, object, link.native_id)
+                if (link.native_id and seen.get("_external_id") != row.canonical_id
+                        and not write.upsert_matches_email):
+                    # An upsert by the hub's id would not find this record (it carries no or another external
+                    # id) and would create a second one: leave it as it is, and say so.
+                    log.info("sync: %s %s %s is not addressable by %s; not written", system, object,
+                             link.native_id, row.canonical_id)
                     continue
                 operation = write.upsert
                 payload = {"external_id": row.canonical_id, write.body: mapping.upsert_body(data)}
