@@ -7,7 +7,6 @@ import hashlib
 import hmac
 import json
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -150,8 +149,9 @@ class WebhookHub:
 
     def _send(self, target: Target, events: list[dict]) -> str:
         body = json.dumps(events, separators=(",", ":")).encode()
-        # The signature timestamp is the delivery's wall-clock time: receivers check it against their real clock.
-        timestamp = int(time.time() * 1000)
+        # Signed on the emulator's clock, like Zendesk's: HubSpot signs with its own clock, and moving the sandbox
+        # clock must move what receivers see (tests move the hub's clock with it).
+        timestamp = int(self.emulator.sandbox.now().timestamp() * 1000)
         headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT,
                    "X-HubSpot-Signature": sign_v1(target.client_secret, body), "X-HubSpot-Signature-Version": "v1",
                    "X-HubSpot-Signature-v3": sign_v3(target.client_secret, "POST", target.url, body, timestamp),

@@ -35,6 +35,10 @@ class FakeSandbox:
         self.sent.append((url, body, headers))
         return f"d{len(self.sent)}"
 
+    def now(self):
+        from datetime import datetime, timezone
+        return datetime.now(timezone.utc)
+
 
 class FakeEmulator:
     def __init__(self):
