@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from hub.errors import RetryableError
-from hub.http import RateBudget
+from hub.http import RateBudget, TimeoutAdapter
 from hub.sandbox.server import start_in_thread
 
 
@@ -29,6 +29,25 @@ def sandbox(running):
     yield running
     requests.delete(f"{running.url}/_sandbox/faults", timeout=5)
     requests.delete(f"{running.url}/_sandbox/limits", timeout=5)
+
+
+@pytest.fixture
+def lose_first_answer(monkeypatch):
+    """``lose_first_answer(method, url_end)``: the first such request reaches the vendor but its answer is lost
+    (a read timeout after the vendor committed). Returns the list the lost answer's status lands in."""
+    def arm(method: str, url_end: str) -> list[int]:
+        real_send = TimeoutAdapter.send
+        lost: list[int] = []
+
+        def send(adapter, request, **kwargs):
+            response = real_send(adapter, request, **kwargs)
+            if request.method == method and request.url.endswith(url_end) and not lost:
+                lost.append(response.status_code)
+                raise requests.exceptions.ReadTimeout("answer lost after commit")
+            return response
+        monkeypatch.setattr(TimeoutAdapter, "send", send)
+        return lost
+    return arm
 
 
 def control(sandbox, method: str, path: str, json=None) -> dict:

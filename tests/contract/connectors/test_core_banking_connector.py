@@ -10,7 +10,6 @@ import requests
 from connectors.core_banking import Config, streams
 from connectors.core_banking.connector import CoreBankingConnector
 from hub.errors import AuthError, PermanentError, RetryableError
-from hub.http import TimeoutAdapter
 from tests.contract.connectors.conftest import FakeTime
 from tests.contract.connectors.conftest import faults as inject
 
@@ -155,18 +154,8 @@ def test_server_errors_are_retryable(bank, sandbox, kind):
         bank.execute("freeze_card", {"card_id": "CARD-0001-01"}, "k")
 
 
-def test_timeout_after_the_bank_committed_replays_not_repeats(bank, sandbox, monkeypatch):
-    real_send = TimeoutAdapter.send
-    lost = []
-
-    def send(adapter, request, **kwargs):
-        response = real_send(adapter, request, **kwargs)
-        if request.method == "POST" and request.url.endswith("/notifications") and not lost:
-            lost.append(response.status_code)
-            raise requests.exceptions.ReadTimeout("answer lost after commit")
-        return response
-
-    monkeypatch.setattr(TimeoutAdapter, "send", send)
+def test_timeout_after_the_bank_committed_replays_not_repeats(bank, sandbox, lose_first_answer):
+    lost = lose_first_answer("POST", "/notifications")
     note = {"customer_id": "CUST-0002", "channel": "sms", "template": "t", "message": "m"}
     with pytest.raises(RetryableError, match="timed out"):
         bank.execute("send_notification", note, "lost-1")

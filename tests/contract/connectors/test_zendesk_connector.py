@@ -8,7 +8,6 @@ import requests
 from connectors.zendesk import Config
 from connectors.zendesk.connector import ZendeskConnector, marker
 from hub.errors import AuthError, PermanentError, RetryableError
-from hub.http import TimeoutAdapter
 from tests.contract.connectors.conftest import FakeTime
 from tests.contract.connectors.conftest import faults as inject
 
@@ -156,19 +155,9 @@ def test_delete_ticket_twice_is_done_and_flagged_in_changes(zd):
 
 # -- failures ----------------------------------------------------------------------------------------------------
 
-def test_timeout_after_the_vendor_committed_is_not_a_duplicate(zd, sandbox, monkeypatch):
+def test_timeout_after_the_vendor_committed_is_not_a_duplicate(zd, sandbox, lose_first_answer):
     """The create reaches Zendesk but its answer is lost; the retry finds the ticket instead of re-creating it."""
-    real_send = TimeoutAdapter.send
-    lost = []
-
-    def send(adapter, request, **kwargs):
-        response = real_send(adapter, request, **kwargs)
-        if request.method == "POST" and request.url.endswith("/api/v2/tickets.json") and not lost:
-            lost.append(response.status_code)
-            raise requests.exceptions.ReadTimeout("answer lost after commit")
-        return response
-
-    monkeypatch.setattr(TimeoutAdapter, "send", send)
+    lost = lose_first_answer("POST", "/api/v2/tickets.json")
     with pytest.raises(RetryableError, match="timed out"):
         zd.execute("upsert_ticket", new_ticket("T-6"), "k")
     assert lost == [201]
