@@ -83,3 +83,19 @@ def test_ordinary_numbers_arrive_unmasked(synced):
     # An IBAN-shaped reference whose check fails is a 20–27 digit chain; a card-range, Luhn-valid stretch of
     # it is masked as a card would be (safe side). Bounded so a change that masks them wholesale shows.
     assert outcome.masked["iban_like"] <= 0.15 * outcome.checked["iban_like"]
+
+
+@pytest.mark.xfail(strict=True, reason="known defect, reported: the core's inbox masking (hub/logs.mask_pans) "
+                   "misses HTML, tab, entity and JSON-escaped disguises, and the sync engine's tables "
+                   "(sync_records, sync_links.seen) keep record text unmasked; PCI DSS 3.5.1")
+def test_the_hubs_own_database_holds_no_card_number(synced):
+    run, _ = synced
+    from sqlalchemy import inspect, text
+    found: dict[str, int] = {}
+    with run.hub.db.engine.connect() as connection:
+        for table in inspect(connection).get_table_names():
+            for row in connection.execute(text(f'SELECT * FROM "{table}"')):
+                hits = run.scanner.scan([str(value) for value in row if value is not None])
+                if hits:
+                    found[table] = found.get(table, 0) + len(hits)
+    assert found == {}
