@@ -34,6 +34,10 @@ def on_startup(hub):
     """Validate the mappings once, so a broken mapping is reported at start-up rather than at the first pass."""
     from hub.mappings import load_dir
     load_dir(hub.settings.mappings_dir)
+    # One pass now: on a first start it sets every cursor to "now" (no flood, and nothing created before the
+    # first scheduled poll is missed); after downtime it catches up from the saved cursors.
+    from hub.sync import run_pass
+    run_pass(hub)
 
 
 @hookimpl
