@@ -91,7 +91,7 @@ def test_scaleout_processes_every_event_once(broker, pg_url, tmp_path):
             assert response.status_code == 202, response.text
             if index == EVENTS // 2:
                 os.killpg(workers[0].pid, signal.SIGKILL)  # one worker dies mid-run
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 240
         while time.monotonic() < deadline:
             notes = requests.get(f"{sandbox.url}/_sandbox/bank/notifications", timeout=30).json()["notifications"]
             done = {n["message"] for n in notes if n["template"] == "crash-test"}
