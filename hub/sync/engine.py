@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from hub import clock
 from hub.db import dumps
+from hub.logs import mask_pans_deep
 from hub.mappings import Mapping, load_dir, policy
 from hub.records import OBJECTS, blank, get_path, set_path
 from hub.sync import echo
@@ -61,7 +62,8 @@ class Engine:
         link = links.by_native(object, system, native_id)
         if mapping.is_deleted(native):
             return self._deleted(session, links, system, object, link)
-        reported = mapping.to_canonical(native)
+        # Card numbers never enter the hub's own tables (nor, from here, any other system's copy).
+        reported = mask_pans_deep(mapping.to_canonical(native))
         reported["_external_id"] = mapping.native_external_id(native)
         if link is None:
             link, row = self._match(links, system, object, native_id, reported)
@@ -188,7 +190,7 @@ class Engine:
                 if own is not None:
                     own.native_id = native_id
                 continue  # the hub wrote it (this sync or another plugin): never synced back
-            reported = mapping.to_canonical(native)
+            reported = mask_pans_deep(mapping.to_canonical(native))
             if index == 0 and reported.get("body") and reported["body"] == (ticket_data.get("description") or ""
                                                                             ).strip():
                 continue  # the ticket's first comment is its description, which the ticket carries

@@ -245,3 +245,21 @@ def test_history_can_be_imported_without_reading_old_comments(make_hub):
     [case] = world.salesforce.cases()
     assert [c["CommentBody"].split("\n")[0] for c in world.salesforce.comments[case["Id"]]] == [
         "An old reply", "A new reply"]  # once the ticket changes, its comments sync in full
+
+
+def test_card_numbers_are_masked_before_the_hub_stores_or_sends_them(world):
+    started(world)
+    ticket = world.zendesk.person_creates_ticket("Card 4111 1111 1111 1111 declined", "My card 4111-1111-1111-1111")
+    world.zendesk.person_comments(ticket["id"], "Customer repeated 4111111111111111", public=False)
+    world.cycle()
+    for _ in range(2):
+        report = world.cycle()
+    assert report["systems"]["zendesk"]["ticket"].get("updated", 0) == 0  # the masked copy is not a change
+    [case] = world.salesforce.cases()
+    assert "4111" not in case["Subject"].replace("••••1111", "") and "[card ••••1111]" in case["Description"]
+    with world.hub.db.engine.connect() as connection:
+        from sqlalchemy import text
+        stored = " ".join(str(v) for table in ("sync_records", "sync_links")
+                          for row in connection.execute(text(f"SELECT * FROM {table}")) for v in row)
+    assert "4111111111111111" not in stored and "4111 1111 1111 1111" not in stored
+    assert "4111-1111-1111-1111" not in stored
