@@ -85,9 +85,10 @@ def test_ordinary_numbers_arrive_unmasked(synced):
     assert outcome.masked["iban_like"] <= 0.15 * outcome.checked["iban_like"]
 
 
-@pytest.mark.xfail(strict=True, reason="known defect, reported: the core's inbox masking (hub/logs.mask_pans) "
-                   "misses HTML, tab, entity and JSON-escaped disguises, and the sync engine's tables "
-                   "(sync_records, sync_links.seen) keep record text unmasked; PCI DSS 3.5.1")
+@pytest.mark.xfail(strict=True, reason="known defect, reported: the core's masking (hub.logs.mask_pans, used for "
+                   "inbox payloads and, since b489140, sync_records / sync_links.seen) only knows single plain "
+                   "separators, so card numbers split by line breaks, tabs, double spaces, &nbsp; or HTML tags, "
+                   "or inside JSON-escaped text, are stored whole; PCI DSS 3.5.1")
 def test_the_hubs_own_database_holds_no_card_number(synced):
     run, _ = synced
     from sqlalchemy import inspect, text
