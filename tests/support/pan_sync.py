@@ -104,6 +104,8 @@ class PanSyncRun:
         return self.sandbox.url
 
     def close(self) -> None:
+        if getattr(self, "http", None) is not None:
+            self.http.close()
         if self.hub is not None:
             self.hub.stop()
         self.sandbox.stop()
