@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 class Hub:
     def __init__(self, settings, extra_plugins: list | tuple = (), migrate: bool = True):
         self.settings = settings
+        self._plugin_configs: dict = {}
         self.instance_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.db = Database(settings.db_url)
@@ -35,17 +36,26 @@ class Hub:
         self.scheduler = None
 
     def plugin_config(self, name: str):
-        """The validated ``Config`` of plugin ``name`` (its pydantic model), or the raw dict if it has none."""
+        """The validated ``Config`` of plugin ``name`` (its pydantic model), or the raw dict if it has none.
+
+        Settings never change once the hub runs, so each plugin's config is validated once and kept.
+        """
+        cached = self._plugin_configs.get(name)
+        if cached is not None:
+            return cached
         from hub.plugins import discover, load_module
         block = {k: v for k, v in (self.settings.plugins.get(name) or {}).items() if k != "enabled"}
         target = discover().get(name)
         model = getattr(load_module(target), "Config", None) if target else None
         if model is None:
-            return block
-        try:
-            return model.model_validate(block)
-        except Exception as exc:
-            raise ConfigError(f"plugins.{name}: {exc}") from exc
+            config = block
+        else:
+            try:
+                config = model.model_validate(block)
+            except Exception as exc:
+                raise ConfigError(f"plugins.{name}: {exc}") from exc
+        self._plugin_configs[name] = config
+        return config
 
     def emit(self, system: str, operation: str, payload: dict, key: str, order_key: str | None = None) -> bool:
         from hub.pipeline import EventContext

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hub.hookspecs import hookimpl
 from plugins.redaction.logging_filter import RedactingFilter, install_log_redaction
-from plugins.redaction.pan import find_pans, is_pan
+from hub.pan import find_pans, is_pan
 from plugins.redaction.redactor import Redactor, contains_pan, redact_payload, redact_text
 from plugins.redaction.secrets import DEFAULT_NATIONAL_IDS
 

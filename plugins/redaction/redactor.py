@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from plugins.redaction import pan
+from hub import pan
 from plugins.redaction import secrets as sad
 
 

@@ -161,9 +161,10 @@ def on_ticket(event, ctx, config: Config) -> None:
     sentiment = event.enrichment.get("sentiment") if event.type == "ticket.created" else None
     if isinstance(sentiment, Mapping):
         record["score"] = sentiment["score"]
-        # A ticket with an external id was written by the hub (a case ticket, or a sync copy of a ticket already
-        # scored where the customer wrote it): its text is not a customer's mood, so it never raises priority.
-        if sentiment.get("strong") and not ticket.get("external_id"):
+        # Sync names a record it first saw "<system>-<id>"; any other external id means the hub wrote the ticket
+        # (a fraud or frozen-account case): its text is not a customer's mood, so it never raises priority.
+        hub_written = ticket.get("external_id") not in (None, "", f"{system}-{ticket['id']}")
+        if sentiment.get("strong") and not hub_written:
             _escalate(ctx, config, record, home, dict(sentiment), dict(ticket), "ticket")
     rating = event.enrichment.get("csat") or rating_of(ticket.get("satisfaction_rating"))
     store.set(f"ticket:{home}", record)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from plugins.redaction.logging_filter import RedactingFilter, install_log_redaction
 
-from .test_pan import pans
+from tests.unit.hub.test_pan import pans
 
 pytestmark = pytest.mark.unit
 

@@ -6,7 +6,7 @@ from hub.hookspecs import hookimpl
 
 pytestmark = pytest.mark.unit
 
-ANGRY = {"system": "zendesk", "id": "101", "external_id": "t-101", "priority": "normal", "status": "new",
+ANGRY = {"system": "zendesk", "id": "101", "external_id": "zendesk-101", "priority": "normal", "status": "new",
          "subject": "Charged twice!!", "description": "I have been charged twice and nobody answers. Unacceptable.",
          "tags": ["payments"], "links": {"salesforce": "500A"}}
 CALM = {"system": "zendesk", "id": "102", "priority": "normal", "status": "new", "subject": "New card",
@@ -164,8 +164,15 @@ def test_a_crm_only_ticket_is_scored_and_audited_but_nothing_is_written(drive):
 
     from hub.db import AuditEntry
     driver = drive({"sentiment": {}})
-    driver.send("ticket.created", {**ANGRY, "system": "hubspot", "id": "55", "links": {}})
+    driver.send("ticket.created", {**ANGRY, "system": "hubspot", "id": "55", "external_id": "hubspot-55", "links": {}})
     assert driver.actions() == []
     with driver.hub.db.session() as session:
         [entry] = session.execute(select(AuditEntry).where(AuditEntry.action == "sentiment.negative")).scalars()
         assert (entry.target, entry.outcome) == ("hubspot:55", "no help-desk record")
+
+
+def test_a_ticket_the_hub_wrote_never_raises_priority_on_its_own_text(drive):
+    driver = drive({"sentiment": {}})
+    hub_case = {**ANGRY, "id": "102", "external_id": "account-frozen-ACC-1-abc", "links": {"zendesk": "102"}}
+    driver.send("ticket.created", hub_case)
+    assert driver.actions() == []

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from stdnum import luhn
 
-from plugins.redaction.pan import card_brand, contains_pan, find_pans, is_pan, mask_digits, mask_text
+from hub.pan import card_brand, contains_pan, find_pans, is_pan, mask_digits, mask_text
 
 pytestmark = pytest.mark.unit
 
