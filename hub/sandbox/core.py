@@ -7,6 +7,8 @@ under ``/_sandbox/`` (see ``hub.sandbox.control``) and bypass the pipeline.
 
 from __future__ import annotations
 
+import abc
+
 import heapq
 import itertools
 import json
@@ -31,7 +33,7 @@ WINDOW_SECONDS = 60.0
 MAX_WEBHOOK_LOG = 5000
 
 
-class Emulator:
+class Emulator(abc.ABC):
     """Base class of one emulated API. Subclasses set ``name``/``prefixes`` and implement every method."""
 
     name: str = ""
@@ -44,29 +46,37 @@ class Emulator:
         """The sandbox's (movable) clock."""
         return self.sandbox.now()
 
+    @abc.abstractmethod
     def blueprint(self) -> flask.Blueprint:
-        raise NotImplementedError(f"{type(self).__name__}.blueprint")
+        """See docs/architecture.md "Sandbox"."""
 
+    @abc.abstractmethod
     def authenticate(self, request: flask.Request) -> bool:
-        raise NotImplementedError(f"{type(self).__name__}.authenticate")
+        """See docs/architecture.md "Sandbox"."""
 
+    @abc.abstractmethod
     def unauthorized(self) -> flask.Response:
-        raise NotImplementedError(f"{type(self).__name__}.unauthorized")
+        """See docs/architecture.md "Sandbox"."""
 
+    @abc.abstractmethod
     def rate_limited(self, retry_after: int) -> flask.Response:
-        raise NotImplementedError(f"{type(self).__name__}.rate_limited")
+        """See docs/architecture.md "Sandbox"."""
 
+    @abc.abstractmethod
     def server_error(self, status: int) -> flask.Response:
-        raise NotImplementedError(f"{type(self).__name__}.server_error")
+        """See docs/architecture.md "Sandbox"."""
 
+    @abc.abstractmethod
     def rate_headers(self, limit: int, remaining: int) -> dict:
-        raise NotImplementedError(f"{type(self).__name__}.rate_headers")
+        """See docs/architecture.md "Sandbox"."""
 
+    @abc.abstractmethod
     def reset(self) -> None:
-        raise NotImplementedError(f"{type(self).__name__}.reset")
+        """See docs/architecture.md "Sandbox"."""
 
+    @abc.abstractmethod
     def seed(self, dataset: "Dataset") -> None:
-        raise NotImplementedError(f"{type(self).__name__}.seed")
+        """See docs/architecture.md "Sandbox"."""
 
 
 class SandboxRequestError(ValueError):
