@@ -3,40 +3,15 @@ through ``ON CONFLICT`` upserts, and figures equal to a rebuild."""
 
 from __future__ import annotations
 
-import os
-import socket
-import uuid
 from datetime import timedelta
 
 import pytest
 
+from tests.support.postgres import pg_url  # noqa: F401  (fixture)
+
 from .conftest import T0, Driver, iso
 
 pytestmark = pytest.mark.scaleout
-ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
-
-
-def _reachable() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-@pytest.fixture
-def pg_url():
-    if not _reachable():
-        if os.environ.get("CI") == "true":
-            pytest.fail("PostgreSQL on 127.0.0.1:5432 is not reachable (CI must have it)")
-        pytest.skip("PostgreSQL on 127.0.0.1:5432 is not running")
-    import psycopg
-    name = f"deskbridge_an_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def test_running_sums_and_sign_in_on_postgresql(make_hub, pg_url, now):
