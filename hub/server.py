@@ -44,6 +44,15 @@ class RunningHub:
         self.hub.stop()
 
 
+def _run_until_closed(server) -> None:
+    """waitress's loop; closing its sockets from ``RunningHub.stop`` may break a select() in flight."""
+    try:
+        server.run()
+    except (OSError, ValueError):
+        if server.accepting:  # not a shutdown we asked for
+            raise
+
+
 def start_hub_in_thread(hub, host: str = "127.0.0.1", port: int = 0, workers: bool = True,
                         scheduler: bool = True, threads: int = 8) -> RunningHub:
     """Serve the hub from a background thread (tests, demo, benchmarks)."""
@@ -53,7 +62,7 @@ def start_hub_in_thread(hub, host: str = "127.0.0.1", port: int = 0, workers: bo
     hub.start_background(workers=workers, scheduler=scheduler)
     server = create_server(app, host=host, port=port, threads=threads, ident="deskbridge",
                            clear_untrusted_proxy_headers=True, channel_timeout=30)
-    thread = threading.Thread(target=server.run, name="deskbridge-web", daemon=True)
+    thread = threading.Thread(target=_run_until_closed, args=(server,), name="deskbridge-web", daemon=True)
     thread.start()
     real_port = server.effective_port
     return RunningHub(f"http://{host}:{real_port}", app, hub, server, thread)
