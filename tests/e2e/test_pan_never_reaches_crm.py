@@ -19,6 +19,7 @@ import pytest
 from tests.support.pan_corpus import BRANDS, DISGUISES, Corpus, Scanner
 from tests.support.pan_sync import ZD_AUTH, PanSyncRun
 
+HEX_TOKEN = re.compile(r"(?<![0-9A-Za-z])(?=[0-9a-f]*[a-f])[0-9a-f]{16,}(?![0-9A-Za-z])")
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 TICKETS = int(os.environ.get("DESKBRIDGE_PAN_E2E_TICKETS", "300"))
@@ -94,10 +95,9 @@ def test_the_hubs_own_database_holds_no_card_number(synced):
     with run.hub.db.engine.connect() as connection:
         for table in inspect(connection).get_table_names():
             for row in connection.execute(text(f'SELECT * FROM "{table}"')):
-                # SHA-256 hex digests (audit chain, token hashes) are not card data, though a digit run in one
-                # can pass Luhn by chance
-                hits = run.scanner.scan([str(value) for value in row if value is not None
-                                         and not re.fullmatch(r"[0-9a-f]{64}", str(value))])
+                # Hex digests (audit chain, token and content hashes, also inside JSON) are not card data, though a
+                # digit run in one can pass Luhn by chance: drop hex tokens that contain a letter before scanning.
+                hits = run.scanner.scan([HEX_TOKEN.sub(" ", str(value)) for value in row if value is not None])
                 if hits:
                     found[table] = found.get(table, 0) + len(hits)
     assert found == {}
