@@ -79,6 +79,17 @@ class StateStore:
             row.value = dumps(value)
             row.updated_at = clock.now()
 
+    def lock(self, key: str) -> None:
+        """Hold ``key``'s row until commit, so a job and a worker never interleave on it.
+
+        Only needed on PostgreSQL: SQLite transactions start with ``BEGIN IMMEDIATE`` and are already exclusive.
+        """
+        if self._session.bind.dialect.name == "sqlite":
+            return
+        self._session.execute(
+            select(PluginState).where(PluginState.plugin == self._plugin, PluginState.key == key)
+            .with_for_update().execution_options(populate_existing=True))
+
     def delete(self, key: str) -> None:
         row = self._session.get(PluginState, (self._plugin, key))
         if row is not None:

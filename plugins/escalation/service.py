@@ -16,11 +16,9 @@ from datetime import timedelta, timezone
 from types import SimpleNamespace
 
 from prometheus_client import Counter
-from sqlalchemy import select
 
 from hub import clock as hub_clock
 from hub.clock import parse_time
-from hub.db import PluginState
 from plugins.escalation.rules import Action, EscalationSettings, TicketState, Trigger, evaluate
 
 PLUGIN = "escalation"
@@ -34,7 +32,6 @@ CATEGORIES = (
     "compliance_fraud",
 )
 log = logging.getLogger(__name__)
-_settings: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _counters: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -48,23 +45,12 @@ def fired_counter(hub) -> Counter:
 
 
 def settings_of(hub) -> EscalationSettings:
-    found = _settings.get(hub)
-    if found is None:
-        found = _settings[hub] = hub.plugin_config(PLUGIN)
-    return found
+    return hub.plugin_config(PLUGIN)  # validated once per hub by the runtime
 
 
 def lock_record(ctx, key: str) -> None:
-    """Hold the row of one ticket's record until commit, so the job and a worker never interleave on it.
-
-    Only needed on PostgreSQL: SQLite transactions start with ``BEGIN IMMEDIATE`` and are already exclusive.
-    """
-    if ctx.hub.db.is_sqlite:
-        return
-    ctx.session.execute(
-        select(PluginState).where(PluginState.plugin == PLUGIN, PluginState.key == f"ticket:{key}")
-        .with_for_update().execution_options(populate_existing=True)
-    )
+    """Hold the row of one ticket's record until commit (see ``StateStore.lock``)."""
+    ctx.state(PLUGIN).lock(f"ticket:{key}")
 
 
 def handle_event(event, ctx) -> None:

@@ -18,11 +18,9 @@ from datetime import timedelta, timezone
 from types import SimpleNamespace
 
 from prometheus_client import Counter
-from sqlalchemy import select
 
 from hub import clock as hub_clock
 from hub.clock import isoformat, parse_time
-from hub.db import PluginState
 from plugins.sla.calendar import Calendar
 from plugins.sla.clock import SOLVED_STATUSES, SlaDue, TicketClock
 from plugins.sla.policy import SlaSettings, match_policy
@@ -79,16 +77,8 @@ def runtime(hub) -> Runtime:
 
 
 def lock_record(ctx, key: str) -> None:
-    """Hold the row of one ticket's record until commit, so the job and a worker never interleave on it.
-
-    Only needed on PostgreSQL: SQLite transactions start with ``BEGIN IMMEDIATE`` and are already exclusive.
-    """
-    if ctx.hub.db.is_sqlite:
-        return
-    ctx.session.execute(
-        select(PluginState).where(PluginState.plugin == PLUGIN, PluginState.key == f"clock:{key}")
-        .with_for_update().execution_options(populate_existing=True)
-    )
+    """Hold the row of one ticket's record until commit (see ``StateStore.lock``)."""
+    ctx.state(PLUGIN).lock(f"clock:{key}")
 
 
 def handle_event(event, ctx) -> None:
