@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import urllib3
 from hubspot import HubSpot
+from hubspot.crm.associations.v4.exceptions import ApiException as AssociationsApiException
 from hubspot.crm.contacts.exceptions import ApiException as ContactsApiException
 from hubspot.crm.objects.exceptions import ApiException as ObjectsApiException
 from hubspot.crm.properties.exceptions import ApiException as PropertiesApiException
@@ -30,7 +31,7 @@ NO_RETRY = Retry(total=0, connect=0, read=0, redirect=0, status=0, other=0, resp
 
 
 # Each generated package raises its own ApiException class (same attributes); these are the packages used here.
-API_EXCEPTIONS = (ObjectsApiException, PropertiesApiException, ContactsApiException)
+API_EXCEPTIONS = (ObjectsApiException, PropertiesApiException, ContactsApiException, AssociationsApiException)
 
 
 def error_message(body) -> str:
@@ -61,6 +62,7 @@ class HubSpotClient:
         self.basic, self.batch, self.search = crm.objects.basic_api, crm.objects.batch_api, crm.objects.search_api
         self.properties, self.properties_batch = crm.properties.core_api, crm.properties.batch_api
         self.contacts = crm.contacts.basic_api
+        self.associations = crm.associations.v4.batch_api
 
     def translate(self, exc: Exception) -> Exception | None:
         if isinstance(exc, API_EXCEPTIONS):
@@ -99,5 +101,6 @@ class HubSpotClient:
         return self.guard.call(run, self.translate, retries=INLINE_429_RETRIES)
 
     def close(self) -> None:
-        for api in (self.basic, self.batch, self.search, self.properties, self.properties_batch, self.contacts):
+        for api in (self.basic, self.batch, self.search, self.properties, self.properties_batch, self.contacts,
+                    self.associations):
             api.api_client.rest_client.pool_manager.clear()

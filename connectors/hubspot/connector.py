@@ -14,10 +14,14 @@ from connectors.hubspot.client import SYSTEM, HubSpotClient
 from connectors.hubspot.streams import STREAMS, Reader
 from hub import clock
 from hub.batching import in_chunks, outcome_of, single
-from hub.errors import AuthError, PermanentError
+from hub.errors import AuthError, PermanentError, RetryableError
 
 BATCH_MAX = 100
 NOTE_TO_TICKET = 228  # HUBSPOT_DEFINED association type id, note → ticket
+# associate: canonical object -> {role: (from type, to type, HUBSPOT_DEFINED type id)}; the companies are the
+# primary ones (a primary association also gets the unlabelled one, and sets a contact's associatedcompanyid).
+ASSOCIATIONS = {"ticket": {"customer": ("tickets", "contacts", 16), "organisation": ("tickets", "companies", 26)},
+                "customer": {"organisation": ("contacts", "companies", 1)}}
 # operation -> (object type, payload key of the properties, default idProperty)
 UPSERTS = {
     "upsert_ticket": ("tickets", "ticket", "deskbridge_id"),
@@ -43,7 +47,7 @@ def _result(record: dict) -> dict:
 class HubSpotConnector:
     name = SYSTEM
     batch_operations = {"upsert_ticket": BATCH_MAX, "upsert_contact": BATCH_MAX, "upsert_company": BATCH_MAX,
-                        "update_ticket": BATCH_MAX}
+                        "update_ticket": BATCH_MAX, "associate": BATCH_MAX}
 
     def __init__(self, config, guard=None, metrics=None, client: HubSpotClient | None = None):
         self.config = config
@@ -70,6 +74,8 @@ class HubSpotConnector:
     def _send(self, operation: str, chunk: list[tuple[dict, str]]) -> list[dict | Exception]:
         if operation == "update_ticket":
             return self._update_tickets([payload for payload, _ in chunk])
+        if operation == "associate":
+            return self._associate([payload for payload, _ in chunk])
         if operation in UPSERTS:
             return self._upsert(operation, [payload for payload, _ in chunk])
         return [outcome_of(self.execute, operation, payload, key) for payload, key in chunk]
@@ -170,6 +176,43 @@ class HubSpotConnector:
                     outcomes[index] = PermanentError(f"{SYSTEM}: no ticket {key} to update", status=404)
                 else:
                     outcomes[index] = PermanentError(f"{SYSTEM}: ticket {key} was not updated")
+        return outcomes  # type: ignore[return-value]
+
+    def _associate(self, payloads: list[dict]) -> list[dict | Exception]:
+        """``{object: ticket|customer, id, refs: {customer, organisation}}`` → v4 ``batch/create`` calls, one per
+        (from type, to type) pair per 100 inputs. Creating an association that exists is a no-op in HubSpot."""
+        outcomes: list[dict | Exception | None] = [None] * len(payloads)
+        pairs: dict[tuple[str, str, int], list[tuple[int, dict]]] = {}
+        for index, payload in enumerate(payloads):
+            roles = ASSOCIATIONS.get(payload.get("object"))
+            refs = payload.get("refs") or {}
+            wanted = [(roles[role], str(value)) for role, value in refs.items() if roles and role in roles and value]
+            if not payload.get("id") or not wanted:
+                outcomes[index] = PermanentError(f"{SYSTEM}.associate: payload needs object, id and refs")
+                continue
+            for (from_type, to_type, type_id), to_id in wanted:
+                pairs.setdefault((from_type, to_type, type_id), []).append((index, {
+                    "from": {"id": str(payload["id"])}, "to": {"id": to_id},
+                    "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id}]}))
+        for (from_type, to_type, _), items in sorted(pairs.items()):
+            try:
+                answer = self.client.call(lambda c, o: c.associations.create(
+                    from_type, to_type, {"inputs": [item for _, item in items]}, **o)) or {}
+                failure = "; ".join(str(e.get("message")) for e in answer.get("errors") or [])[:300]
+                failed = {str(i) for e in answer.get("errors") or [] for i in (e.get("context") or {}).get("fromObjectId", [])}
+            except (PermanentError, RetryableError) as exc:
+                for index, _ in items:
+                    outcomes[index] = exc
+                continue
+            for index, item in items:
+                if isinstance(outcomes[index], Exception):
+                    continue
+                if item["from"]["id"] in failed:
+                    outcomes[index] = PermanentError(f"{SYSTEM} did not associate {from_type} {item['from']['id']}: "
+                                                     f"{failure}")
+        for index, payload in enumerate(payloads):
+            if outcomes[index] is None:
+                outcomes[index] = {"id": str(payload["id"]), "associated": True}
         return outcomes  # type: ignore[return-value]
 
     def _ticket_id(self, payload: dict) -> str | None:

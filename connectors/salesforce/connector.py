@@ -25,6 +25,9 @@ UPSERTS = {
     "upsert_contact": ("Contact", "Bank_Customer_Id__c", "contact"),
     "upsert_account": ("Account", "Deskbridge_Id__c", "account"),
 }
+# associate: canonical object -> (sObject, {role: reference field})
+ASSOCIATIONS = {"ticket": ("Case", {"customer": "ContactId", "organisation": "AccountId"}),
+                "customer": ("Contact", {"organisation": "AccountId"})}
 SKIPPED_TYPES = {"base64", "address", "location"}  # not selectable as plain columns in a SOQL field list
 
 
@@ -45,7 +48,8 @@ def _record_error(result: dict) -> Exception:
 class SalesforceConnector:
     name = SYSTEM
     batch_operations = {"upsert_case": COLLECTION_MAX, "upsert_contact": COLLECTION_MAX,
-                        "upsert_account": COLLECTION_MAX, "update_case": COLLECTION_MAX}
+                        "upsert_account": COLLECTION_MAX, "update_case": COLLECTION_MAX,
+                        "associate": COLLECTION_MAX}
 
     def __init__(self, config, guard=None, metrics=None, client: SalesforceClient | None = None):
         self.config = config
@@ -70,6 +74,8 @@ class SalesforceConnector:
 
         def send(chunk: list[tuple[dict, str]]) -> list[dict | Exception]:
             payloads = [payload for payload, _ in chunk]
+            if operation == "associate":
+                return self._associate(payloads)
             return self._update_cases(payloads) if operation == "update_case" else self._upsert(operation, payloads)
         return in_chunks(items, COLLECTION_MAX, send)
 
@@ -135,6 +141,40 @@ class SalesforceConnector:
                 outcomes[index] = outcome
         return outcomes  # type: ignore[return-value]
 
+    def _associate(self, payloads: list[dict]) -> list[dict | Exception]:
+        """``{object: ticket|customer, id, refs: {customer, organisation}}`` → ``Case.ContactId``/``AccountId``,
+        ``Contact.AccountId``: one composite call (collection update + stamps query) per 200 records."""
+        outcomes: list[dict | Exception | None] = [None] * len(payloads)
+        records, positions = [], []
+        for index, payload in enumerate(payloads):
+            sobject, fields = ASSOCIATIONS.get(payload.get("object"), (None, {}))
+            refs = payload.get("refs") or {}
+            body = {field: str(refs[role]) for role, field in fields.items() if refs.get(role)}
+            if sobject is None or not payload.get("id") or not body:
+                outcomes[index] = PermanentError(f"{SYSTEM}.associate: payload needs object, id and refs")
+                continue
+            records.append({"attributes": {"type": sobject}, "Id": str(payload["id"]), **body})
+            positions.append(index)
+        by_type: dict[str, list[int]] = {}
+        for position, record in enumerate(records):
+            by_type.setdefault(record["attributes"]["type"], []).append(position)
+        if records:
+            api = API.format(version=self.config.api_version)
+            subrequests = [{"method": "PATCH", "url": f"{api}/composite/sobjects", "referenceId": "write",
+                            "body": {"allOrNone": False, "records": records}}]
+            for sobject, members in sorted(by_type.items()):
+                ids = ", ".join(quote(records[m]["Id"]) for m in members)
+                subrequests.append({"method": "GET", "referenceId": f"stamps{len(subrequests)}",
+                                    "url": f"{api}/query/?q=" + quote_plus(
+                                        f"SELECT Id, SystemModstamp FROM {sobject} WHERE Id IN ({ids})")})
+            results, stamps = self._composite(subrequests)
+            for index, result in zip(positions, results):
+                outcome = self._outcome(result, stamps)
+                if isinstance(outcome, PermanentError) and "ENTITY_IS_DELETED" in str(outcome):
+                    outcome = PermanentError(str(outcome), status=404)
+                outcomes[index] = outcome
+        return outcomes  # type: ignore[return-value]
+
     def _composite(self, subrequests: list[dict]) -> tuple[list[dict], dict[str, str]]:
         body = self.client.rest("composite/", method="POST",
                                 json={"allOrNone": False, "compositeRequest": subrequests}) or {}
@@ -145,9 +185,11 @@ class SalesforceConnector:
             status = int(write.get("httpStatusCode") or 500)
             raise (PermanentError if 400 <= status < 500 else RetryableError)(
                 f"{SYSTEM} answered {status}: {code}: {message}")
-        stamps_body = (answers.get("stamps") or {}).get("body") or {}
-        records = stamps_body.get("records") if isinstance(stamps_body, dict) else None
-        stamps = {r["Id"]: r.get("SystemModstamp") for r in records or []}
+        stamps: dict[str, str] = {}
+        for reference, answer in answers.items():
+            body = (answer or {}).get("body") if str(reference).startswith("stamps") else None
+            records = body.get("records") if isinstance(body, dict) else None
+            stamps.update({r["Id"]: r.get("SystemModstamp") for r in records or []})
         return write["body"], stamps
 
     @staticmethod

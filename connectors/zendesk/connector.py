@@ -10,7 +10,7 @@ from zenpy.lib.api_objects import Comment, Organization, Ticket, User
 from connectors.zendesk import batch
 from connectors.zendesk.client import ZendeskClient
 from connectors.zendesk.fields import Directory
-from connectors.zendesk.streams import STREAMS, Reader
+from connectors.zendesk.streams import STREAMS, CommentPage, Reader, comment_events
 from hub.batching import in_chunks, outcome_of
 from hub.errors import PermanentError
 
@@ -32,6 +32,7 @@ class ZendeskConnector:
     name = "zendesk"
     batch_operations = {"upsert_ticket": batch.MAX_BATCH, "update_ticket": batch.MAX_BATCH,
                         "upsert_user": batch.MAX_BATCH}
+    operations = ("associate",)  # declared for the sync's association sweep (not batched here)
 
     def __init__(self, config, guard=None, metrics=None):
         self.config = config
@@ -217,6 +218,24 @@ class ZendeskConnector:
             lambda: self.client.zenpy.organizations.create_or_update(Organization(**org)))
         return {"id": str(result.id), "updated_at": result.updated_at}
 
+    def _op_associate(self, payload: dict, key: str) -> dict:
+        """``{object: ticket|customer, id, refs: {customer, organisation}}`` → a ticket's ``requester_id`` /
+        ``organization_id`` or a user's ``organization_id`` (setting the same values again changes nothing)."""
+        refs = payload.get("refs") or {}
+        if not payload.get("id") or not refs:
+            raise PermanentError("zendesk: associate needs object, id and refs")
+        record_id = int(payload["id"])
+        if payload.get("object") == "ticket":
+            change = {name: int(refs[role]) for role, name in (("customer", "requester_id"),
+                                                                ("organisation", "organization_id")) if refs.get(role)}
+            result = self.client.call(lambda: self.client.zenpy.tickets.update(Ticket(id=record_id, **change)))
+            return {"id": str(record_id), "updated_at": result.ticket.updated_at}
+        if payload.get("object") == "customer" and refs.get("organisation"):
+            user = self.client.call(lambda: self.client.zenpy.users.update(
+                User(id=record_id, organization_id=int(refs["organisation"]))))
+            return {"id": str(record_id), "updated_at": user.updated_at}
+        raise PermanentError(f"zendesk: associate cannot link {payload.get('object')!r}")
+
     def _op_delete_ticket(self, payload: dict, key: str) -> dict:
         ticket_id = self.resolve_ticket(payload, required=False)
         if ticket_id is None:
@@ -242,6 +261,10 @@ class ZendeskConnector:
 
     def read_comments(self, ticket_id) -> list[dict]:
         return [c for page in self.client.pages(f"tickets/{int(ticket_id)}/comments.json", "comments") for c in page]
+
+    def read_comment_events(self, start_time: int) -> Iterator[CommentPage]:
+        """Comments of many tickets per request since ``start_time`` (see ``streams.comment_events``)."""
+        return comment_events(self.client, start_time)
 
     def get(self, object: str, id) -> dict | None:
         path, key = self._object_path(object)

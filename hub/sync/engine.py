@@ -18,7 +18,7 @@ from hub.db import dumps
 from hub.logs import mask_pans_deep
 from hub.mappings import Mapping, load_dir, policy
 from hub.records import OBJECTS, blank, get_path, set_path
-from hub.sync import echo
+from hub.sync import associations, echo
 from hub.sync.conflicts import resolve
 from hub.sync.links import Links, data_of, stamps_of
 from hub.sync.models import SyncFailure, SyncRecord
@@ -65,6 +65,7 @@ class Engine:
         # Card numbers never enter the hub's own tables (nor, from here, any other system's copy).
         reported = mask_pans_deep(mapping.to_canonical(native))
         reported["_external_id"] = mapping.native_external_id(native)
+        reported.update(associations.reported(links, system, object, native))
         if link is None:
             link, row = self._match(links, system, object, native_id, reported)
         else:
@@ -79,6 +80,10 @@ class Engine:
             outcome = self._update(session, links, system, object, row, link, reported, stamp)
         if object == "ticket" and comments:
             self._comments(session, links, system, row, native_id, comments)
+        if object in associations.OBJECTS:
+            associations.observe(links.by_native(object, system, native_id) or link, system, object, native)
+            if outcome != "unchanged":
+                associations.touch(links, object, row.canonical_id)
         return outcome
 
     def _match(self, links: Links, system: str, object: str, native_id: str, reported: dict):

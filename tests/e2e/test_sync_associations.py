@@ -1,0 +1,101 @@
+"""Associations across systems: a Zendesk ticket's requester and organisation become the HubSpot ticket's
+associated contact and company and the Salesforce Case's ContactId/AccountId; the person's organisation becomes
+the HubSpot contact's primary company and the Salesforce Contact's AccountId. Written once, never again."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from hub.sync import run_pass
+from tests.e2e.sync_support import (
+    TICKET_FIELDS, _call, converge, hs_tickets, make_sync_hub, sf_query, start_in_thread, writes, zd_create,
+)
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def running():
+    sandbox = start_in_thread(port=0)
+    yield sandbox
+    sandbox.stop()
+
+
+@pytest.fixture
+def url(running):
+    running.sandbox.reset()
+    return running.url
+
+
+@pytest.fixture
+def hub(make_hub, url):
+    hub = make_sync_hub(make_hub, url)
+    hub.connectors["zendesk"].execute("ensure_ticket_fields", {"fields": TICKET_FIELDS}, "fields")
+    run_pass(hub)
+    return hub
+
+
+def zd_org_and_user(url, org_name: str, email: str, name: str) -> tuple[dict, dict]:
+    org = _call("POST", f"{url}/api/v2/organizations.json", "sandbox-token",
+                json={"organization": {"name": org_name, "external_id": f"ORG-{org_name}"}})["organization"]
+    user = _call("POST", f"{url}/api/v2/users.json", "sandbox-token",
+                 json={"user": {"name": name, "email": email, "role": "end-user", "organization_id": org["id"]}})["user"]
+    return org, user
+
+
+def hs_associated(url, from_type: str, from_id: str, to_type: str) -> list[str]:
+    body = _call("GET", f"{url}/crm/v4/objects/{from_type}/{from_id}/associations/{to_type}", "sandbox-token")
+    return [str(r["toObjectId"]) for r in body.get("results") or []]
+
+
+def hs_find(url, object_type: str, id_property: str, value: str, properties: str = "") -> dict:
+    return _call("GET", f"{url}/crm/v3/objects/{object_type}/{value}", "sandbox-token",
+                 params={"idProperty": id_property, "properties": properties})
+
+
+def test_a_zendesk_ticket_reaches_hubspot_and_salesforce_with_its_contact_and_company(url, hub):
+    org, user = zd_org_and_user(url, "Acme", "ada@acme.example", "Ada Lovelace")
+    other_org, other = zd_org_and_user(url, "Globex", "hank@globex.example", "Hank Scorpio")
+    zd_create(url, "Card declined", "My card was declined.", "ada@acme.example", "Ada Lovelace", priority="high")
+    zd_create(url, "Fee question", "Why this fee?", "hank@globex.example", "Hank Scorpio")
+    converge(hub, url)
+
+    company = hs_find(url, "companies", "deskbridge_id", "ORG-Acme")
+    contact = _call("GET", f"{url}/crm/v3/objects/contacts/ada@acme.example", "sandbox-token",
+                    params={"idProperty": "email", "properties": "associatedcompanyid"})
+    ticket = {t["properties"]["subject"]: t for t in hs_tickets(url)}["Card declined"]
+    assert hs_associated(url, "tickets", ticket["id"], "contacts") == [contact["id"]]
+    assert hs_associated(url, "tickets", ticket["id"], "companies") == [company["id"]]
+    assert hs_associated(url, "contacts", contact["id"], "companies") == [company["id"]]
+    assert contact["properties"]["associatedcompanyid"] == company["id"]  # the primary company
+    globex = hs_find(url, "companies", "deskbridge_id", "ORG-Globex")
+    fee = {t["properties"]["subject"]: t for t in hs_tickets(url)}["Fee question"]
+    assert hs_associated(url, "tickets", fee["id"], "companies") == [globex["id"]]
+
+    [account] = sf_query(url, "SELECT Id FROM Account WHERE Deskbridge_Id__c = 'ORG-Acme'")
+    [person] = sf_query(url, "SELECT Id, AccountId FROM Contact WHERE Email = 'ada@acme.example'")
+    [case] = sf_query(url, "SELECT ContactId, AccountId FROM Case WHERE Subject = 'Card declined'")
+    assert person["AccountId"] == account["Id"]
+    assert (case["ContactId"], case["AccountId"]) == (person["Id"], account["Id"])
+
+    # Written once: a quiet cycle adds no association anywhere.
+    before = {s: writes(url, s) for s in ("zendesk", "salesforce", "hubspot")}
+    converge(hub, url)
+    assert {s: writes(url, s) for s in ("zendesk", "salesforce", "hubspot")} == before
+
+
+def test_associations_are_batched(url, hub):
+    org, _ = zd_org_and_user(url, "Initech", "peter@initech.example", "Peter Gibbons")
+    for i in range(30):
+        zd_create(url, f"Question {i}", f"Body {i}", "peter@initech.example", "Peter Gibbons")
+    converge(hub, url)
+    routes = requests.get(f"{url}/_sandbox/stats", timeout=10).json()["hubspot"]["by_route"]
+    association_calls = sum(n for route, n in routes.items() if "/crm/v4/associations/" in route)
+    # tickets → contacts, tickets → companies, contacts → companies: one batch call each for 30 tickets
+    assert association_calls == 3, routes
+    tickets = hs_tickets(url)
+    assert len(tickets) == 30
+    contact = _call("GET", f"{url}/crm/v3/objects/contacts/peter@initech.example", "sandbox-token",
+                    params={"idProperty": "email"})
+    assert all(hs_associated(url, "tickets", t["id"], "contacts") == [contact["id"]] for t in tickets)
