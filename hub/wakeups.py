@@ -32,8 +32,20 @@ def notify(channel: str) -> None:
 
 
 def after_commit(session, channel: str) -> None:
-    """Signal ``channel`` once the session's transaction commits (never before: the row must be visible)."""
-    event.listen(session, "after_commit", lambda _s: notify(channel), once=True)
+    """Signal ``channel`` once the session's transaction commits (never before: the row must be visible).
+
+    One signal per channel per transaction, however many rows it adds (a group commit of 50 webhooks is one).
+    """
+    pending = session.info.setdefault("deskbridge.wakeups", set())
+    if channel in pending:
+        return
+    pending.add(channel)
+
+    def fire(_session) -> None:
+        pending.discard(channel)
+        notify(channel)
+
+    event.listen(session, "after_commit", fire, once=True)
 
 
 def wait(channel: str, timeout: float) -> None:

@@ -2,6 +2,12 @@
 
 ``envelope.json`` pins ``{id, type, created_at, data}``; ``<type>.json`` adds each type's ``data``
 fields; ``common.json`` holds shared field definitions. The files are the published contract.
+
+Validation has two stages. A body is accepted when ``fastjsonschema``'s compiled check of the same schema
+(generated Python, ~10x faster than walking the schema) passes; otherwise ``jsonschema`` decides and names the
+failing field. The compiled check is never more lenient than ``jsonschema`` for these schemas (it is stricter
+in one place: ``$`` in a pattern does not match before a trailing newline), so the outcome of every body is
+``jsonschema``'s; tests/unit/webhooks/test_schemas.py checks the two against each other.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
+import fastjsonschema
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError, best_match
 
@@ -63,6 +70,11 @@ def _is_datetime(value: object) -> bool:
     return True
 
 
+@lru_cache(maxsize=1)
+def _known_types() -> frozenset[str]:
+    return frozenset(event_types())
+
+
 def event_types() -> list[str]:
     """Every banking event type that has a schema."""
     return list(_load("envelope.json")["properties"]["type"]["enum"])
@@ -80,8 +92,36 @@ def _validator(name: str) -> Draft202012Validator:
     return Draft202012Validator(_inline(_load(name)), format_checker=_formats)
 
 
+def _is_datetime_text(value: object) -> bool:
+    try:
+        return _is_datetime(value)
+    except ValueError:
+        return False
+
+
+@lru_cache(maxsize=None)
+def _fast_check(name: str):
+    """The compiled check of one schema file."""
+    schema = {k: v for k, v in _inline(_load(name)).items() if k != "$schema"}
+    # Draft 7 keywords only (type, properties, required, const, enum, allOf, anyOf, items, lengths, patterns,
+    # bounds, format) — the same meaning in draft 2020-12, which fastjsonschema does not name.
+    return fastjsonschema.compile({**schema, "$schema": "http://json-schema.org/draft-07/schema#"},
+                                  formats={"date-time": _is_datetime_text})
+
+
+def _passes_fast(name: str, body: object) -> bool:
+    try:
+        _fast_check(name)(body)
+    except fastjsonschema.JsonSchemaException:
+        return False
+    return True
+
+
 def validate_event(body: object) -> None:
     """Raise ``SchemaError`` naming the first failing field, or return when ``body`` is a valid event."""
+    event_type = body.get("type") if isinstance(body, dict) else None
+    if isinstance(event_type, str) and event_type in _known_types() and _passes_fast(f"{event_type}.json", body):
+        return  # each type's schema includes the envelope (allOf): one compiled check covers both
     for name in ("envelope.json", f"{body.get('type')}.json" if isinstance(body, dict) else None):
         if name is None:
             continue

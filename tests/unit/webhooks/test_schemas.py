@@ -129,3 +129,92 @@ def test_published_refs_resolve_with_a_standard_registry():
     assert validator.is_valid(event("fraud.alert.created"))
     assert not validator.is_valid(event("fraud.alert.created", risk_score=1.7))
     assert not validator.is_valid(dict(event("fraud.alert.created"), created_at=3))
+
+
+# The compiled fast path must never accept what jsonschema refuses: bodies built from valid events with fields
+# replaced by hostile values (wrong types, bools for numbers, bounds, patterns with trailing newlines, unicode
+# digits, bad dates), dropped or added, are judged the same by validate_event and by jsonschema alone.
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from webhooks import schemas as schema_module  # noqa: E402
+
+_TRICKY = [None, True, False, 0, 1, -1, 0.5, 1.5, -0.0, 1e300, 10**20, "", " ", "AL 1", "4242\n", "EUR\n",
+           "12.50\n", "٤٢٤٢", "１２.５", "12.12345", "-1", "0", "1.0", "2026-11-28T12:00:00Z\n", "2026-11-28T12:00:00",
+           "2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z", "2026-11-28t12:00:00z", "2026-11-28T12:00:00.1234567891Z",
+           "2026-11-28T12:00:00+0100", "x" * 129, "x" * 2001, "verified", "high", "won", "merchant",
+           "fraud.alert.created", "payment.failed", [], ["CUST-1", 1], {"segment": "merchant"}, {"x": 1}]
+_ODD_VALUES = st.one_of(
+    st.sampled_from(_TRICKY), st.integers(-3, 3), st.floats(-2, 2, allow_nan=False), st.text(max_size=6),
+    st.lists(st.sampled_from(["CUST-1", 1, None]), max_size=3),
+    st.dictionaries(st.sampled_from(["segment", "x"]), st.sampled_from(["merchant", 1]), max_size=2),
+)
+
+
+@st.composite
+def _mutated_event(draw):
+    body = copy.deepcopy(event(draw(st.sampled_from(sorted(VALID)))))
+    for _ in range(draw(st.integers(1, 3))):
+        target = body if draw(st.booleans()) or not isinstance(body.get("data"), dict) else body["data"]
+        keys = sorted(target) + ["extra", "type", "data"]
+        key = draw(st.sampled_from(keys))
+        action = draw(st.sampled_from(["replace", "replace", "drop"]))
+        if action == "drop":
+            target.pop(key, None)
+        else:
+            target[key] = draw(_ODD_VALUES)
+    return body
+
+
+def _jsonschema_alone(body) -> str | None:
+    """What the pure jsonschema path answers: None (valid) or the error's text."""
+    for name in ("envelope.json", f"{body.get('type')}.json" if isinstance(body, dict) else None):
+        if name is None:
+            continue
+        validator = schema_module._validator(name)
+        if not validator.is_valid(body):
+            return str(SchemaError(*schema_module._describe(
+                schema_module.best_match(validator.iter_errors(body), key=schema_module._relevance))))
+    return None
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_mutated_event())
+def test_compiled_fast_path_agrees_with_jsonschema(body):
+    expected = _jsonschema_alone(body)
+    try:
+        validate_event(body)
+        got = None
+    except SchemaError as exc:
+        got = str(exc)
+    assert got == expected
+
+
+@pytest.mark.parametrize("event_type", sorted(VALID))
+def test_compiled_fast_path_agrees_on_every_field_and_tricky_value(event_type):
+    base = event(event_type)
+    bodies = []
+    for value in _TRICKY:
+        for key in [*base, "extra"]:
+            bodies.append({**copy.deepcopy(base), key: copy.deepcopy(value)})
+        for key in [*base["data"], *schema_for(event_type)["properties"]["data"].get("properties", {}), "extra"]:
+            body = copy.deepcopy(base)
+            body["data"][key] = copy.deepcopy(value)
+            bodies.append(body)
+    accepted = 0
+    for body in bodies:
+        expected = _jsonschema_alone(body)
+        try:
+            validate_event(body)
+            got = None
+        except SchemaError as exc:
+            got = str(exc)
+        assert got == expected, body
+        accepted += got is None
+    assert 0 < accepted < len(bodies)
+
+
+@pytest.mark.parametrize("event_type", sorted(VALID))
+def test_valid_events_take_the_compiled_path(event_type):
+    assert schema_module._passes_fast(f"{event_type}.json", event(event_type))
+    assert not schema_module._passes_fast(f"{event_type}.json", dict(event(event_type), created_at="2026-02-30T00:00:00Z"))
