@@ -8,16 +8,37 @@ from datetime import timedelta
 from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hub import clock
 from hub.errors import DeskbridgeError
+from plugins.documents.antivirus import Scanner, UploadScan, parse_address
 from plugins.documents.keyring import Keyring
 from plugins.documents.store import DocumentStore
 from plugins.documents.uploads import UploadLimits
 
 PLUGIN = "documents"
 HELPDESKS = ("zendesk", "salesforce", "hubspot")
+
+
+class Antivirus(BaseModel):
+    """``plugins.documents.antivirus``: every upload is scanned by clamd (INSTREAM) before it is stored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    clamd: str  # unix:///path/clamd.sock | tcp://host:port
+    # true: clamd unreachable → the upload is refused with 503 (fail closed); false: stored unscanned, audited.
+    required: bool = True
+    timeout: float = Field(default=30, gt=0, le=600)
+
+    @field_validator("clamd")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        parse_address(value)
+        return value
+
+    def scanner(self) -> Scanner:
+        return Scanner(self.clamd, self.timeout)
 
 
 class Config(BaseModel):
@@ -35,6 +56,7 @@ class Config(BaseModel):
     retention_days: float = Field(default=90, gt=0)
     max_upload_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     max_image_pixels: int = Field(default=50_000_000, gt=0)
+    antivirus: Antivirus | None = None
 
     def limits(self) -> UploadLimits:
         return UploadLimits(max_bytes=self.max_upload_bytes, max_pixels=self.max_image_pixels)
@@ -62,7 +84,8 @@ def store_for(hub) -> DocumentStore:
     if store is None:
         config = config_of(hub)
         keyring = Keyring(hub.settings.data_dir, configured=config.keks)
-        store = _stores[hub] = DocumentStore(hub.settings.data_dir / "documents", keyring, config.limits())
+        scan = UploadScan(config.antivirus.scanner(), config.antivirus.required) if config.antivirus else None
+        store = _stores[hub] = DocumentStore(hub.settings.data_dir / "documents", keyring, config.limits(), scan)
     return store
 
 

@@ -40,13 +40,16 @@ class DocumentInfo:
     size: int
     created: str
     kek_id: str
+    scan: str = "not configured"  # "clean", "unscanned: <why>" or "not configured"
 
 
 class DocumentStore:
     """Validates, encrypts and keeps documents in ``root`` (created 0700, never served directly)."""
 
-    def __init__(self, root: Path, keyring: Keyring, limits: UploadLimits | None = None):
+    def __init__(self, root: Path, keyring: Keyring, limits: UploadLimits | None = None, scan=None):
         self.root = Path(root)
+        # ``plugins.documents.antivirus.UploadScan`` (or None: no antivirus configured).
+        self.scan = scan
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.envelope = Envelope(keyring)
         self.limits = limits or UploadLimits()
@@ -66,16 +69,22 @@ class DocumentStore:
             raise DocumentNotFound(f"no document {doc_id}") from None
 
     def put(self, ticket_id: str, customer_id: str, filename: str, data: bytes) -> str:
-        """Validate, encrypt and store an upload; the new document id. Raises ``UploadRejected``."""
+        """Validate, scan, encrypt and store an upload; the new document id.
+
+        Raises ``UploadRejected`` (``antivirus.Infected`` for malware) or ``antivirus.ScannerUnavailable``; in
+        every such case nothing is written. ``info(doc_id).scan`` keeps what the scan said.
+        """
         accepted = validate_upload(filename, data, self.limits)
+        scanned = self.scan.check(data) if self.scan is not None else "not configured"
         doc_id = secrets.token_hex(16)
         name = safe_display_name(filename, accepted.ext)
         inner = json.dumps({"filename": name, "mime": accepted.mime}).encode() + b"\n" + data
         with self._lock:  # a rotation can't retire the KEK between wrapping and writing the header
-            self._write_new(doc_id, str(ticket_id), str(customer_id), accepted, inner, len(data))
+            self._write_new(doc_id, str(ticket_id), str(customer_id), accepted, inner, len(data), scanned)
         return doc_id
 
-    def _write_new(self, doc_id: str, ticket_id: str, customer_id: str, accepted, inner: bytes, size: int) -> None:
+    def _write_new(self, doc_id: str, ticket_id: str, customer_id: str, accepted, inner: bytes, size: int,
+                   scanned: str = "not configured") -> None:
         blob = self.envelope.encrypt(doc_id, ticket_id, inner, customer_id)
         bin_path, meta_path = self._paths(doc_id)
         atomic_write(bin_path, blob.ciphertext)
@@ -87,6 +96,7 @@ class DocumentStore:
             "mime": accepted.mime,
             "size": size,
             "created": clock.isoformat(clock.now()),
+            "scan": scanned,
             "envelope": blob.header,
         }
         atomic_write(meta_path, json.dumps(meta).encode())
@@ -98,7 +108,8 @@ class DocumentStore:
     def info(self, doc_id: str) -> DocumentInfo:
         meta = self._meta(doc_id)
         return DocumentInfo(meta["doc_id"], meta["ticket_id"], meta["customer_id"], meta["kind"], meta["mime"],
-                            meta["size"], meta["created"], meta["envelope"]["kek_id"])
+                            meta["size"], meta["created"], meta["envelope"]["kek_id"],
+                            meta.get("scan", "not configured"))
 
     def get(self, doc_id: str, ticket_id: str | None = None) -> tuple[str, str, bytes]:
         """``(filename, mime, content)``. With ``ticket_id``, the document must belong to that ticket.

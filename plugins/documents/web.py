@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from hub.api import hash_token
 from hub.db import ApiToken
 from hub.pipeline import EventContext
+from plugins.documents.antivirus import Infected, ScannerUnavailable
 from plugins.documents.crypto import DecryptionError
 from plugins.documents.service import (
     PLUGIN,
@@ -97,11 +98,22 @@ def create_blueprint(hub) -> Blueprint:
             return _retry(config, "Choose a file first.", 400)
         data = sent.read(config.max_upload_bytes + 1)
         store = store_for(hub)
+        customer, ticket = f"customer:{claims['c']}", f"{claims['s']}:{claims['t']}"
         try:
             doc_id = store.put(claims["t"], claims["c"], sent.filename, data)
+        except Infected as exc:
+            _audit(hub, customer, "document.upload", ticket, "malware", reason="malware detected by clamd",
+                   malware=exc.signature, size=len(data))
+            return _retry(config, "This file was not accepted: our virus scanner found malware in it. Please "
+                          "send a clean scan or photo of the document.", exc.status)
+        except ScannerUnavailable as exc:
+            _audit(hub, customer, "document.upload", ticket, "failed", reason=f"virus scan unavailable: {exc}")
+            response = _retry(config, "We cannot check files for viruses right now, so nothing was stored. Please "
+                              "try again later; this link still works.", 503)
+            response.headers["Retry-After"] = "300"
+            return response
         except UploadRejected as exc:
-            _audit(hub, f"customer:{claims['c']}", "document.upload", f"{claims['s']}:{claims['t']}", "rejected",
-                   reason=exc.reason)
+            _audit(hub, customer, "document.upload", ticket, "rejected", reason=exc.reason)
             return _retry(config, f"This file was not accepted: {exc.reason}.", exc.status)
         info = store.info(doc_id)
         try:
@@ -116,8 +128,8 @@ def create_blueprint(hub) -> Blueprint:
                     f"The customer uploaded a document ({info.kind.upper()}, {max(1, info.size // 1024)} KB), stored "
                     f"encrypted. Download (console login required, link valid until "
                     f"{expiry(config.download_link_hours)}): {url}")}, key=f"docs:{doc_id}:note")
-                ctx.audit(f"customer:{claims['c']}", "document.upload", f"document:{doc_id}", "ok",
-                          source=request.remote_addr, ticket=f"{claims['s']}:{claims['t']}", size=info.size)
+                ctx.audit(customer, "document.upload", f"document:{doc_id}", "ok",
+                          source=request.remote_addr, ticket=ticket, size=info.size, scan=info.scan)
         except IntegrityError:
             store.delete(doc_id)
             raise LinkError("this link has already been used", 410) from None
