@@ -198,6 +198,27 @@ class Database:
             if lock is not None:
                 lock.release()
 
+    @contextmanager
+    def sqlite_write(self) -> Iterator[Any]:
+        """A raw SQLite DB-API connection inside ``BEGIN IMMEDIATE`` … ``COMMIT``, under the same process-wide
+        lock as ``session()``: commits on success, rolls back on error. Only for a hot path that needs neither
+        the ORM nor another database (the webhook group commit); everything else uses ``session()``.
+        """
+        if not self.is_sqlite:
+            raise RuntimeError("sqlite_write() is for the SQLite embedded default")
+        with self._write_lock:
+            conn = self.engine.raw_connection()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                    conn.commit()
+                except BaseException:
+                    conn.rollback()
+                    raise
+            finally:
+                conn.close()  # back to the pool
+
     def migrate(self) -> None:
         from hub.migrations import upgrade
         upgrade(self)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import threading
 from collections.abc import Iterable
 
@@ -15,7 +16,7 @@ from flask import Response, current_app, g, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
-from hub.inbox import store_event
+from hub.inbox import store_batch
 
 log = logging.getLogger(__name__)
 READ_CHUNK = 64 * 1024
@@ -84,11 +85,12 @@ def parse_json(body: bytes) -> object:
 
 
 class _Ticket:
-    __slots__ = ("source", "items", "done", "result", "failed")
+    __slots__ = ("source", "items", "wake", "done", "result", "failed")
 
     def __init__(self, source: str, items: list):
         self.source, self.items = source, items
-        self.done = threading.Event()
+        self.wake = threading.Event()  # set when committed (done) or when this request must lead the next commit
+        self.done = False
         self.result: list[tuple[int, bool]] = []
         self.failed = False
 
@@ -96,44 +98,63 @@ class _Ticket:
 class GroupCommit:
     """Stores concurrent deliveries in one transaction and acks each only after that commit.
 
-    SQLite has one writer: request threads that each open a write transaction collide, and its busy
-    handler sleeps up to 100 ms per retry. Here the thread holding the write turn drains every queued
-    delivery into one commit (one fsync) while the others wait for their ticket. Nothing is acknowledged
-    before the commit that holds it; if that commit fails, every delivery in it gets 503 and is retried.
+    SQLite has one writer and each commit costs an fsync plus a fixed overhead, so concurrent request threads
+    share commits: the first to arrive leads — it takes every queued delivery, commits them together (one
+    fsync) and wakes their threads — while later arrivals queue. When a commit ends with deliveries queued
+    behind it, the oldest queued request leads the next one (no thread keeps committing for others, no
+    polling, no timer). Nothing is acknowledged before the commit that holds it; if that commit fails, every
+    delivery in it gets 503 and is retried by its sender.
     """
 
     def __init__(self):
-        self._turn = threading.Lock()
-        self._queue_lock = threading.Lock()
+        self._lock = threading.Lock()
         self._queue: list[_Ticket] = []
+        self._leading = False
 
     def store(self, db, source: str, items: Iterable[tuple[str, str, dict]]) -> list[tuple[int, bool]]:
         ticket = _Ticket(source, list(items))
-        with self._queue_lock:
+        with self._lock:
             self._queue.append(ticket)
-        with self._turn:
-            if not ticket.done.is_set():
-                with self._queue_lock:
-                    batch, self._queue = self._queue, []
-                self._commit(db, batch)
+            lead = not self._leading
+            self._leading = True
+        if not lead:
+            ticket.wake.wait()
+            lead = not ticket.done  # woken to lead: its ticket is the oldest still queued
+        if lead:
+            self._lead(db)
         if ticket.failed:
             raise IntakeError(503, "unavailable", "the event could not be stored; retry later")
         return ticket.result
 
+    def _lead(self, db) -> None:
+        with self._lock:
+            batch, self._queue = self._queue, []
+        try:
+            self._commit(db, batch)
+        finally:
+            with self._lock:
+                if self._queue:
+                    self._queue[0].wake.set()  # hand the lead over; _leading stays True
+                else:
+                    self._leading = False
+
     @staticmethod
     def _commit(db, batch: list[_Ticket]) -> None:
+        items = [(ticket.source, event_id, event_type, payload)
+                 for ticket in batch for event_id, event_type, payload in ticket.items]
         try:
-            with db.session() as session:
-                for ticket in batch:
-                    ticket.result = [store_event(session, ticket.source, event_id, event_type, payload)
-                                     for event_id, event_type, payload in ticket.items]
-        except (SQLAlchemyError, ValueError, TypeError) as exc:
+            results = store_batch(db, items)
+            for ticket in batch:
+                ticket.result, results = results[:len(ticket.items)], results[len(ticket.items):]
+        except (SQLAlchemyError, sqlite3.Error, ValueError, TypeError) as exc:
             log.error("%d webhook deliveries not stored: %s", len(batch), type(exc).__name__)
             for ticket in batch:
                 ticket.failed = True
         finally:
             for ticket in batch:
-                ticket.done.set()
+                ticket.failed = ticket.failed or len(ticket.result) != len(ticket.items)
+                ticket.done = True
+                ticket.wake.set()
 
 
 def store(source: str, events: Iterable[tuple[str, str, dict]]) -> list[tuple[int, bool]]:
