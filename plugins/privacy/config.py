@@ -32,6 +32,8 @@ DEFAULT_RETENTION = [
                   reason="fraud case: kept 5 years for AML/fraud investigation (MLR 2017 reg. 40)"),
     RetentionRule(system="salesforce", records="cases", match={"Category__c": ["compliance_fraud"]},
                   reason="fraud case: kept 5 years for AML/fraud investigation (MLR 2017 reg. 40)"),
+    RetentionRule(system="hubspot", records="tickets", match={"category": ["compliance_fraud"]},
+                  reason="fraud case: kept 5 years for AML/fraud investigation (MLR 2017 reg. 40)"),
     RetentionRule(system="core_banking", records="transactions",
                   reason="AML: transactions kept 5 years after the relationship ends (MLR 2017 reg. 40)"),
     RetentionRule(system="hub", records="audit_log",

@@ -24,7 +24,7 @@ from hub import clock
 from hub.db import dumps
 from hub.errors import DeskbridgeError
 from hub.pipeline import EventContext
-from plugins.privacy import hubdata
+from plugins.privacy import hubdata, hubtables
 from plugins.privacy.consents import config_of
 from plugins.privacy.models import DsrRequest
 from plugins.privacy.systems import ADAPTERS, ORDER, Subject
@@ -99,6 +99,9 @@ def _subject(hub, email: str, steps: dict) -> Subject:
     if not subject.customer_id and "core_banking" in hub.connectors:
         found = hub.connectors["core_banking"].find_customer_by_email(email)
         subject.customer_id = found["id"] if found else None
+    # Tickets the sync engine copied between systems (erased from the hub's tables only in the last step).
+    with hub.db.session() as session:
+        subject.linked = hubtables.linked_tickets(session, email, subject.customer_id)
     return subject
 
 

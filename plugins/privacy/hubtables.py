@@ -89,3 +89,23 @@ def erase(session, subject, needles: list[str]) -> dict[str, int]:
                 values[field] = ERASED
         erased[name] = session.execute(update(target).where(where).values(**values)).rowcount
     return erased
+
+
+def linked_tickets(session, email: str, customer_id: str | None) -> dict[str, list[str]]:
+    """System -> native ids of tickets (Zendesk tickets, Salesforce Cases, HubSpot tickets) that the sync engine
+    linked to a canonical ticket about the subject (its requester's email or bank customer id in the record).
+
+    A ticket the hub created in a CRM by syncing carries the subject's words but may have no association to
+    the subject's contact there; the link table is what finds it.
+    """
+    records, links = _table(session, "sync_records"), _table(session, "sync_links")
+    if records is None or links is None or "data" not in records.c:
+        return {}
+    needles = [email.lower()] + ([json.dumps(str(customer_id))] if customer_id else [])
+    about = _text_match(records, ["data"], needles)
+    keys = select(records.c.canonical_id).where(records.c.object == "ticket", about)
+    found: dict[str, list[str]] = {}
+    for system, native_id in session.execute(select(links.c.system, links.c.native_id).where(
+            links.c.object == "ticket", links.c.canonical_id.in_(keys), links.c.native_id.is_not(None))):
+        found.setdefault(system, []).append(str(native_id))
+    return {system: sorted(set(ids)) for system, ids in found.items()}

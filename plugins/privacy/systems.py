@@ -7,6 +7,7 @@ idempotent: a second run finds nothing left and reports so.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import requests
@@ -22,6 +23,8 @@ class Subject:
     email: str
     customer_id: str | None = None  # the bank's customer id, the hub's external id for people
     ids: dict = field(default_factory=dict)  # system -> ids found there
+    # system -> native ids of tickets the hub's sync engine linked to tickets about the subject
+    linked: dict = field(default_factory=dict)
 
 
 def retained_by(rules: list[RetentionRule], system: str, records: str, record: dict) -> RetentionRule | None:
@@ -148,6 +151,9 @@ class ZendeskSubject:
 
 # -- Salesforce ---------------------------------------------------------------------------------------------------
 
+SF_ID = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
+
+
 def soql_quote(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
@@ -168,37 +174,46 @@ class SalesforceSubject:
         fields = ", ".join(self.connector.fields("Contact"))
         return self._query(f"SELECT {fields} FROM Contact WHERE Email = {soql_quote(email)}")
 
-    def cases(self, contact_ids: list[str]) -> list[dict]:
-        if not contact_ids:
-            return []
+    def cases(self, subject: Subject, contact_ids: list[str]) -> list[dict]:
+        """The subject's Cases: by its Contacts, by the e-mail on a web/synced Case (``SuppliedEmail``), and the
+        Cases the hub's sync linked to the subject's tickets."""
+        conditions = [f"SuppliedEmail = {soql_quote(subject.email)}"]
+        if contact_ids:
+            conditions.append(f"ContactId IN ({', '.join(soql_quote(i) for i in contact_ids)})")
+        linked = [i for i in subject.linked.get(self.system) or [] if SF_ID.match(i)]
+        if linked:
+            conditions.append(f"Id IN ({', '.join(soql_quote(i) for i in linked)})")
         fields = ", ".join(self.connector.fields("Case"))
-        ids = ", ".join(soql_quote(i) for i in contact_ids)
-        return self._query(f"SELECT {fields} FROM Case WHERE ContactId IN ({ids})")
+        return self._query(f"SELECT {fields} FROM Case WHERE {' OR '.join(conditions)}")
 
     def export(self, subject: Subject) -> dict:
         contacts = self.contacts(subject.email)
-        cases = self.cases([c["Id"] for c in contacts])
+        cases = self.cases(subject, [c["Id"] for c in contacts])
         for case in cases:
             case["comments"] = self.connector.read_comments(case["Id"])
         subject.ids[self.system] = [c["Id"] for c in contacts]
-        return {"found": bool(contacts), "data": {"contacts": contacts, "cases": cases}, "exported": {
+        return {"found": bool(contacts or cases), "data": {"contacts": contacts, "cases": cases}, "exported": {
             "contacts": len(contacts), "cases": len(cases), "case_comments": sum(len(c["comments"]) for c in cases)}}
 
     def erase(self, subject: Subject, rules: list[RetentionRule], key: str) -> dict:
+        """Cases not retained are deleted (their CaseComments go with them, a cascade delete in Salesforce);
+        a Contact is kept only as the contact of a retained Case."""
         contacts = self.contacts(subject.email)
-        erased, kept = {"contacts": [], "cases": []}, []
+        cases = self.cases(subject, [c["Id"] for c in contacts])
+        erased, kept, keep = {"contacts": [], "cases": []}, [], []
+        for case in cases:
+            rule = retained_by(rules, self.system, "cases", case)
+            if rule:
+                keep.append((case, rule))
+                continue
+            self.connector.execute("delete_case", {"case_id": case["Id"]}, f"{key}:case:{case['Id']}")
+            erased["cases"].append(case["Id"])
+        for rule in {id(r): r for _, r in keep}.values():
+            kept.append(_kept("cases", [c["Id"] for c, r in keep if r is rule], rule)
+                        | {"reason": f"{rule.reason} (with their case comments)"})
+        holding = {c.get("ContactId") for c, _ in keep}
         for contact in contacts:
-            keep = []
-            for case in self.cases([contact["Id"]]):
-                rule = retained_by(rules, self.system, "cases", case)
-                if rule:
-                    keep.append((case["Id"], rule))
-                    continue
-                self.connector.execute("delete_case", {"case_id": case["Id"]}, f"{key}:case:{case['Id']}")
-                erased["cases"].append(case["Id"])
-            for rule in {id(r): r for _, r in keep}.values():
-                kept.append(_kept("cases", [c for c, r in keep if r is rule], rule))
-            if keep:
+            if contact["Id"] in holding:
                 kept.append({"records": "contacts", "count": 1, "ids": [contact["Id"]],
                              "reason": "contact of retained cases (kept with them)"})
                 continue
@@ -208,16 +223,24 @@ class SalesforceSubject:
                 if exc.status != 404:
                     raise
             erased["contacts"].append(contact["Id"])
-        return {"found": bool(contacts), "erased": erased, "kept": kept}
+        return {"found": bool(contacts or cases), "erased": erased, "kept": kept,
+                "note": "deleted records stay in Salesforce's Recycle Bin for 15 days, then Salesforce purges them"}
 
 
 # -- HubSpot ------------------------------------------------------------------------------------------------------
 
 class HubSpotSubject:
+    """The contact (GDPR delete: purged and its e-mail blocklisted), the tickets associated with it or linked by
+    the hub's sync to the subject's tickets, their notes and the contact's own notes. HubSpot's only delete for
+    tickets and notes is the archive (``DELETE /crm/v3/objects/{type}/{id}``): gone from the CRM, its API and
+    search, and purged by HubSpot after 90 days in the recycle bin."""
+
     system = "hubspot"
+    NOTE_PROPERTIES = ["hs_note_body", "hs_timestamp", "hs_createdate"]
+    PAGE = 200  # HubSpot search's page maximum
 
     def __init__(self, connector):
-        self.connector = connector
+        self.connector, self.client = connector, connector.client
 
     def contact(self, subject: Subject) -> dict | None:
         found = self.connector.find("customer", subject.email)
@@ -225,19 +248,88 @@ class HubSpotSubject:
             found = self.connector.find("customer", subject.customer_id)
         return found
 
+    def _search(self, object_type: str, filters: list[dict], properties: list[str]) -> list[dict]:
+        found, after = [], "0"
+        while True:
+            body = {"filterGroups": [{"filters": filters}], "properties": properties, "limit": self.PAGE,
+                    "after": after}
+            answer = self.client.call(lambda c, o: c.search.do_search(object_type, body, **o)) or {}
+            found += answer.get("results") or []
+            after = ((answer.get("paging") or {}).get("next") or {}).get("after")
+            if not after:
+                return found
+
+    def tickets(self, subject: Subject, contact: dict | None) -> list[dict]:
+        properties = self.connector.property_names("tickets")
+        tickets = {}
+        if contact:
+            for ticket in self._search("tickets", [{"propertyName": "associations.contact", "operator": "EQ",
+                                                    "value": str(contact["id"])}], properties):
+                tickets[ticket["id"]] = ticket
+        for ticket_id in subject.linked.get(self.system) or []:
+            if ticket_id not in tickets:
+                found = self.connector.get("ticket", ticket_id)
+                if found is not None and not found.get("archived"):
+                    tickets[found["id"]] = found
+        return sorted(tickets.values(), key=lambda t: int(t["id"]) if str(t["id"]).isdigit() else 0)
+
+    def contact_notes(self, contact: dict | None) -> list[dict]:
+        if not contact:
+            return []
+        return self._search("notes", [{"propertyName": "associations.contact", "operator": "EQ",
+                                       "value": str(contact["id"])}], self.NOTE_PROPERTIES)
+
     def export(self, subject: Subject) -> dict:
         contact = self.contact(subject)
+        tickets = self.tickets(subject, contact)
+        for ticket in tickets:
+            ticket["notes"] = self.connector.notes(ticket["id"])
+        notes = self.contact_notes(contact)
         subject.ids[self.system] = [contact["id"]] if contact else []
-        return {"found": contact is not None, "data": {"contact": contact},
-                "exported": {"contacts": 1 if contact else 0}}
+        return {"found": contact is not None or bool(tickets),
+                "data": {"contact": contact, "tickets": tickets, "contact_notes": notes},
+                "exported": {"contacts": 1 if contact else 0, "tickets": len(tickets),
+                             "ticket_notes": sum(len(t["notes"]) for t in tickets), "contact_notes": len(notes)}}
+
+    def _archive(self, object_type: str, object_id: str) -> None:
+        # HubSpot answers 204 whether or not the object is still there: a resumed erasure repeats it safely.
+        self.client.call(lambda c, o: c.basic.archive(object_type, str(object_id), **o))
 
     def erase(self, subject: Subject, rules: list[RetentionRule], key: str) -> dict:
         contact = self.contact(subject)
-        if contact is None:
-            return {"found": False, "erased": {"contacts": []}, "kept": []}
-        self.connector.execute("gdpr_delete_contact", {"contact_id": str(contact["id"])}, f"{key}:contact")
-        return {"found": True, "erased": {"contacts": [str(contact["id"])]}, "kept": [],
-                "note": "GDPR delete: the contact is purged and its email blocklisted by HubSpot"}
+        tickets = self.tickets(subject, contact)
+        erased, kept, keep = {"contacts": [], "tickets": [], "notes": []}, [], []
+        kept_notes: set[str] = set()
+        for ticket in tickets:
+            rule = retained_by(rules, self.system, "tickets", ticket.get("properties") or {})
+            notes = self.connector.notes(ticket["id"])
+            if rule:
+                keep.append((ticket["id"], rule))
+                kept_notes |= {n["id"] for n in notes}
+                continue
+            for note in notes:
+                self._archive("notes", note["id"])
+                erased["notes"].append(str(note["id"]))
+            self._archive("tickets", ticket["id"])
+            erased["tickets"].append(str(ticket["id"]))
+        for note in self.contact_notes(contact):
+            if note["id"] not in kept_notes and str(note["id"]) not in erased["notes"]:
+                self._archive("notes", note["id"])
+                erased["notes"].append(str(note["id"]))
+        for rule in {id(r): r for _, r in keep}.values():
+            kept.append(_kept("tickets", [t for t, r in keep if r is rule], rule))
+        if kept_notes:
+            kept.append({"records": "notes", "count": len(kept_notes), "ids": sorted(kept_notes),
+                         "reason": "notes of retained tickets (kept with them)"})
+        if contact is not None and keep:
+            kept.append({"records": "contacts", "count": 1, "ids": [str(contact["id"])],
+                         "reason": "contact of retained tickets (kept with them)"})
+        elif contact is not None:
+            self.connector.execute("gdpr_delete_contact", {"contact_id": str(contact["id"])}, f"{key}:contact")
+            erased["contacts"].append(str(contact["id"]))
+        return {"found": contact is not None or bool(tickets), "erased": erased, "kept": kept,
+                "note": "contact GDPR-deleted (purged, e-mail blocklisted); tickets and notes archived, which is "
+                        "HubSpot's delete for them: gone from the CRM and its API, purged by HubSpot after 90 days"}
 
 
 # -- Core banking -------------------------------------------------------------------------------------------------

@@ -109,12 +109,84 @@ def presence(hub, email: str, customer_id: str) -> dict:
             "bank_email": customer["email"], "bank_status": customer["status"], "bank_transactions": len(txns)}
 
 
+NOTE_TO_TICKET, NOTE_TO_CONTACT, TICKET_TO_CONTACT = 228, 202, 16
+
+
+def _hs_create(hub, object_type: str, properties: dict, to: list[tuple[str, int]]) -> str:
+    body = {"properties": properties, "associations": [
+        {"to": {"id": str(target)}, "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": kind}]}
+        for target, kind in to]}
+    return hub.connectors["hubspot"].client.call(lambda c, o: c.basic.create(object_type, body, **o))["id"]
+
+
+def hubspot_tickets(hub, email: str) -> list[dict]:
+    """Tickets associated with the person's contact (read through the SDK's search, like an agent's view)."""
+    hs = hub.connectors["hubspot"]
+    contact = hs.find("customer", email)
+    if contact is None:
+        return []
+    body = {"filterGroups": [{"filters": [{"propertyName": "associations.contact", "operator": "EQ",
+                                           "value": contact["id"]}]}], "properties": ["category"], "limit": 200}
+    return hs.client.call(lambda c, o: c.search.do_search("tickets", body, **o))["results"]
+
+
+def plant_crm_records(hub, person) -> dict:
+    """What the seed lacks but a live portal/org holds about a person: HubSpot notes on a ticket and on the
+    contact, a HubSpot ticket the sync created (no association, found only through the hub's link table), and
+    a web-to-case Case (no Contact, only SuppliedEmail) with a comment."""
+    from hub.sync.links import Links
+    hs, sf = hub.connectors["hubspot"], hub.connectors["salesforce"]
+    contact = hs.find("customer", person.email)
+    stamp = "2026-11-01T10:00:00.000Z"
+    ticket_id = hubspot_tickets(hub, person.email)[0]["id"]
+    ticket_note = _hs_create(hub, "notes", {"hs_note_body": f"Called {person.first_name} back", "hs_timestamp": stamp},
+                             [(ticket_id, NOTE_TO_TICKET)])
+    contact_note = _hs_create(hub, "notes", {"hs_note_body": f"{person.email} prefers e-mail", "hs_timestamp": stamp},
+                              [(contact["id"], NOTE_TO_CONTACT)])
+    synced = _hs_create(hub, "tickets", {"subject": "Card declined abroad", "content": f"From {person.email}",
+                                         "hs_pipeline": "0", "hs_pipeline_stage": "1", "category": "cards"}, [])
+    with hub.db.session() as session:
+        links = Links(session)
+        links.create_record("ticket", "zendesk:dsr-synced", "zendesk", {
+            "subject": "Card declined abroad", "requester": {"email": person.email, "external_id": person.id}}, {})
+        links.ensure("ticket", "zendesk:dsr-synced", "hubspot", synced)
+    web_case = sf.client.call(lambda s: s.Case.create({"Subject": "Web form", "SuppliedEmail": person.email,
+                                                       "SuppliedName": person.first_name, "Origin": "Web"}))["id"]
+    comment = sf.client.call(lambda s: s.CaseComment.create({"ParentId": web_case, "CommentBody": "my address is"}))
+    return {"hs_ticket_note": ticket_note, "hs_contact_note": contact_note, "hs_synced_ticket": synced,
+            "sf_web_case": web_case, "sf_web_comment": comment["id"]}
+
+
+def still_there(hub, planted: dict) -> dict:
+    hs, sf = hub.connectors["hubspot"], hub.connectors["salesforce"]
+
+    def hs_live(object_type: str, object_id: str) -> bool:
+        try:
+            hs.client.call(lambda c, o: c.basic.get_by_id(object_type, object_id, **o))
+            return True
+        except Exception as exc:  # 404 once archived
+            assert getattr(exc, "status", None) == 404, exc
+            return False
+
+    def sf_count(soql: str) -> int:
+        return sf.client.call(lambda s: s.query_all(soql))["totalSize"]
+
+    return {"hs_ticket_note": hs_live("notes", planted["hs_ticket_note"]),
+            "hs_contact_note": hs_live("notes", planted["hs_contact_note"]),
+            "hs_synced_ticket": hs_live("tickets", planted["hs_synced_ticket"]),
+            "sf_web_case": sf_count(f"SELECT Id FROM Case WHERE Id = '{planted['sf_web_case']}'") == 1,
+            "sf_web_comment": sf_count(f"SELECT Id FROM CaseComment WHERE Id = '{planted['sf_web_comment']}'") == 1}
+
+
 def test_export_then_erase_through_the_cli(hub, config_dir, tmp_path, sandbox):
     person = subjects(sandbox)[0][0]
     with hub.db.session() as session:
         store_event(session, "banking", "evt-dsr-1", "payment.failed", {"data": {
             "payment_id": "PAY-1", "customer_id": person.id, "amount": "5.00", "currency": "EUR",
             "failure_code": "insufficient_funds"}})
+    associated = hubspot_tickets(hub, person.email)
+    planted = plant_crm_records(hub, person)
+    assert all(still_there(hub, planted).values())
     before = presence(hub, person.email, person.id)
     assert before["zendesk_users"] == 1 and before["zendesk_tickets"] and before["hubspot_contact"]
     assert before["sf_contacts"] == 1 and before["sf_cases"]
@@ -130,6 +202,16 @@ def test_export_then_erase_through_the_cli(hub, config_dir, tmp_path, sandbox):
     exported = json.loads((tmp_path / "export.json").read_text())["data"]
     assert exported["core_banking"]["customer"]["email"] == person.email
     assert exported["hubspot"]["contact"]["properties"]["email"] == person.email
+    # HubSpot: the associated tickets, the synced one, their notes and the contact's own notes.
+    assert {t["id"] for t in exported["hubspot"]["tickets"]} == {t["id"] for t in associated} | {
+        planted["hs_synced_ticket"]}
+    assert planted["hs_ticket_note"] in {n["id"] for t in exported["hubspot"]["tickets"] for n in t["notes"]}
+    assert [n["id"] for n in exported["hubspot"]["contact_notes"]] == [planted["hs_contact_note"]]
+    assert report["systems"]["hubspot"]["exported"] == {"contacts": 1, "tickets": len(associated) + 1,
+                                                        "ticket_notes": 1, "contact_notes": 1}
+    # Salesforce: the web-to-case Case (no Contact) and its comment are the subject's too.
+    web = next(c for c in exported["salesforce"]["cases"] if c["Id"] == planted["sf_web_case"])
+    assert [c["CommentBody"] for c in web["comments"]] == ["my address is"]
     assert exported["hub"]["inbox"][0]["payload"]["data"]["payment_id"] == "PAY-1"
 
     code, output = dsr(config_dir, "erase", "--email", person.email)
@@ -140,6 +222,13 @@ def test_export_then_erase_through_the_cli(hub, config_dir, tmp_path, sandbox):
     assert after == {"zendesk_users": 0, "zendesk_tickets": [], "sf_contacts": 0, "sf_cases": [],
                      "hubspot_contact": False, "bank_email": None, "bank_status": "erased",
                      "bank_transactions": before["bank_transactions"]}
+    assert not any(still_there(hub, planted).values()), still_there(hub, planted)
+    hs_live = hub.connectors["hubspot"]
+    assert all(hs_live.get("ticket", t["id"]) is None for t in associated)
+    hs_erased = report["systems"]["hubspot"]["erased"]
+    assert set(hs_erased["tickets"]) == {t["id"] for t in associated} | {planted["hs_synced_ticket"]}
+    assert set(hs_erased["notes"]) == {planted["hs_ticket_note"], planted["hs_contact_note"]}
+    assert planted["sf_web_case"] in report["systems"]["salesforce"]["erased"]["cases"]
     kept = {k["records"] for k in report["systems"]["core_banking"]["kept"]}
     assert "transactions" in kept and all(k["reason"] for k in report["systems"]["core_banking"]["kept"])
     assert report["systems"]["hub"]["erased"]["inbox_payloads"] == 1
@@ -155,6 +244,15 @@ def test_export_then_erase_through_the_cli(hub, config_dir, tmp_path, sandbox):
 
 def test_erase_keeps_only_the_listed_fraud_records(hub, sandbox):
     _, person = subjects(sandbox)
+    contact = hub.connectors["hubspot"].find("customer", person.email)
+    fraud_ticket = _hs_create(hub, "tickets", {"subject": "Unrecognised card payments", "hs_pipeline": "0",
+                                               "hs_pipeline_stage": "1", "category": FRAUD},
+                              [(contact["id"], TICKET_TO_CONTACT)])
+    fraud_note = _hs_create(hub, "notes", {"hs_note_body": "Chargeback filed", "hs_timestamp": "2026-11-01T10:00:00Z"},
+                            [(fraud_ticket, NOTE_TO_TICKET)])
+    _hs_create(hub, "tickets", {"subject": "Fee question", "hs_pipeline": "0", "hs_pipeline_stage": "1",
+                                "category": "fees"}, [(contact["id"], TICKET_TO_CONTACT)])
+    hs_before = hubspot_tickets(hub, person.email)
     before = presence(hub, person.email, person.id)
     assert any(FRAUD in tags for tags in before["zendesk_tickets"]) and FRAUD in before["sf_cases"]
     report = json.loads(run_dsr(hub, "erase", person.email, None))
@@ -172,8 +270,18 @@ def test_erase_keeps_only_the_listed_fraud_records(hub, sandbox):
     assert after["sf_cases"] == [c for c in before["sf_cases"] if c == FRAUD] and after["sf_contacts"] == 1
     sf_kept = {k["records"]: k for k in report["systems"]["salesforce"]["kept"]}
     assert sf_kept["cases"]["count"] == len(after["sf_cases"]) and "fraud" in sf_kept["cases"]["reason"]
-    # HubSpot and the bank: the person is gone; the bank keeps the ledger it lists.
-    assert after["hubspot_contact"] is False and after["bank_email"] is None
+    # HubSpot: only the fraud tickets, their notes and the contact they need remain; the rest is archived.
+    hs_after = hubspot_tickets(hub, person.email)
+    assert {t["id"] for t in hs_after} == {t["id"] for t in hs_before if t["properties"].get("category") == FRAUD}
+    assert fraud_ticket in {t["id"] for t in hs_after}
+    assert hub.connectors["hubspot"].notes(fraud_ticket)[0]["id"] == fraud_note
+    hs_kept = {k["records"]: k for k in report["systems"]["hubspot"]["kept"]}
+    assert set(hs_kept) == {"tickets", "notes", "contacts"} and "fraud" in hs_kept["tickets"]["reason"]
+    assert hs_kept["tickets"]["count"] == len(hs_after) and hs_kept["contacts"]["ids"] == [contact["id"]]
+    assert sorted(report["systems"]["hubspot"]["erased"]["tickets"]) == sorted(
+        t["id"] for t in hs_before if t["properties"].get("category") != FRAUD)
+    # The bank: the person is gone; it keeps the ledger it lists.
+    assert after["hubspot_contact"] is True and after["bank_email"] is None
     assert after["bank_transactions"] == before["bank_transactions"]
     assert any(k["records"] == "transactions" for k in report["systems"]["core_banking"]["kept"])
 
