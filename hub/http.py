@@ -19,12 +19,16 @@ import pybreaker
 import requests
 from requests.adapters import HTTPAdapter
 
+from hub import ratelimit
 from hub.errors import AuthError, PermanentError, RetryableError
+from hub.ratelimit import RateBudget  # noqa: F401  (re-exported: connectors and tests build their own)
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 DEFAULT_TIMEOUT = (5.0, 30.0)  # connect, read
 MAX_INLINE_WAIT = 65.0  # a longer pause goes back to the outbox as RetryableError(retry_after)
+QUOTA_PAUSE = 1.0  # seconds, when a vendor says no quota is left but not when it frees up
+MAX_QUOTA_PAUSE = 60.0
 
 # status → what to do. Anything 5xx not listed is "retry"; anything 4xx not listed is "fail".
 STATUS_ACTIONS: dict[int, str] = {
@@ -72,50 +76,6 @@ def error_for(system: str, status: int, message: str, retry_after: float | None 
     return PermanentError(text, status=status)
 
 
-class RateBudget:
-    """A token bucket per vendor account; a 429 pauses every caller until ``Retry-After`` has passed."""
-
-    def __init__(self, per_second: float, burst: int | None = None, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep):
-        self.rate = per_second
-        self.capacity = float(burst or max(1, int(per_second)))
-        self.tokens = self.capacity
-        self.clock = clock
-        self.sleep = sleep
-        self.updated = clock()
-        self.paused_until = 0.0
-        self.lock = threading.Lock()
-        self.used = 0
-
-    def _refill(self, now: float) -> None:
-        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-
-    def acquire(self, max_wait: float = 120.0) -> None:
-        """Block until a call may be made; raise ``RetryableError`` if that would take over ``max_wait``."""
-        waited = 0.0
-        while True:
-            with self.lock:
-                now = self.clock()
-                self._refill(now)
-                wait = max(self.paused_until - now, 0.0)
-                if wait == 0 and self.tokens >= 1:
-                    self.tokens -= 1
-                    self.used += 1
-                    return
-                if wait == 0:
-                    wait = (1 - self.tokens) / self.rate
-            if waited + wait > max_wait:
-                raise RetryableError("rate budget exhausted", retry_after=wait)
-            self.sleep(wait)
-            waited += wait
-
-    def pause(self, seconds: float) -> None:
-        with self.lock:
-            self.paused_until = max(self.paused_until, self.clock() + seconds)
-            self.tokens = 0
-
-
 @dataclass
 class GuardStats:
     calls: int = 0
@@ -123,24 +83,68 @@ class GuardStats:
 
 
 class SystemGuard:
-    """Rate budget + circuit breaker + metrics for one vendor account."""
+    """Rate budget + circuit breaker + metrics for one vendor account.
+
+    ``per_minute`` is the vendor's limit for the account (``window`` seconds, 60 by default, may be given for a
+    vendor that counts over another span); the budget keeps every window under it. ``account`` names the
+    account (subdomain, instance, token…): with a shared budget (``rate_budget`` settings, see
+    ``hub.ratelimit``) every process of the hub draws from the one bucket of that account; it is hashed into
+    the key, never stored.
+    """
 
     def __init__(self, system: str, per_minute: float = 600, burst: int | None = None, fail_max: int = 5,
-                 reset_timeout: float = 30, metrics=None):
+                 reset_timeout: float = 30, metrics=None, account: str | None = None,
+                 window: float = ratelimit.WINDOW):
         self.system = system
-        self.budget = RateBudget(per_minute / 60.0, burst or max(1, int(per_minute / 60.0 * 5)))
+        self.per_minute = per_minute
+        self.burst = burst or ratelimit.default_burst(per_minute)
+        self.budget = ratelimit.make_budget(system, account, per_minute * window / 60.0, window, self.burst)
         self.breaker = pybreaker.CircuitBreaker(fail_max=fail_max, reset_timeout=reset_timeout,
                                                 exclude=[lambda e: not isinstance(e, RetryableError)])
         self.metrics = metrics
         self.stats = GuardStats(by_status={})
+        self.quota: ratelimit.VendorQuota | None = None  # the vendor's last word on the account's quota
         self.lock = threading.Lock()
 
-    def record(self, status: int | str) -> None:
+    def record(self, status: int | str, headers=None) -> None:
+        """Count one answer; ``headers`` (when given) let the vendor's remaining-quota signals steer the budget."""
         with self.lock:
             self.stats.calls += 1
             self.stats.by_status[status] = self.stats.by_status.get(status, 0) + 1
         if self.metrics is not None:
             self.metrics.outbound_calls.labels(system=self.system, status=str(status)).inc()
+        if headers is not None:
+            self.observe(status, headers)
+
+    def observe(self, status: int | str, headers) -> None:
+        """Adapt to the vendor's own count: a 429 pauses the account for ``Retry-After`` (every process, when
+        the budget is shared); an answer saying the quota left is 0 pauses it until the count resets (``reset``
+        when the vendor sends one, else ``QUOTA_PAUSE``), so the next call is not spent learning that.
+
+        Daily allocations (Salesforce's rolling 24 h, ``window`` over an hour) are only recorded: the connector
+        knows how long to stand down for those.
+        """
+        quota = ratelimit.read_quota(headers)
+        if quota is not None:
+            self.quota = quota
+        if status == 429:
+            self.budget.pause(parse_retry_after(headers.get("Retry-After")) or 1.0)
+            return
+        if quota is None or quota.remaining is None or quota.remaining > 0:
+            return
+        if quota.window is not None and quota.window > 3600:
+            return
+        pause = quota.reset if quota.reset and quota.reset > 0 else QUOTA_PAUSE
+        log.info("%s: the vendor reports no quota left; pausing the account's budget %.1f s", self.system, pause)
+        self.budget.pause(min(pause, MAX_QUOTA_PAUSE))
+
+    def snapshot(self) -> dict:
+        """The budget's state plus the vendor's last word on the quota (console, /metrics)."""
+        state = self.budget.snapshot() if hasattr(self.budget, "snapshot") else {}
+        if self.quota is not None:
+            state["vendor_remaining"] = self.quota.remaining
+            state["vendor_limit"] = self.quota.limit
+        return state
 
     def call(self, fn: Callable[[], T], translate: Callable[[Exception], Exception | None] | None = None, *,
              retries: int = 0, retry_statuses: tuple[int, ...] = (429,), max_wait: float = MAX_INLINE_WAIT) -> T:
@@ -210,9 +214,7 @@ class TimeoutAdapter(HTTPAdapter):
                 self.guard.record("error")
             raise
         if self.guard:
-            self.guard.record(response.status_code)
-            if response.status_code == 429:
-                self.guard.budget.pause(parse_retry_after(response.headers.get("Retry-After")) or 1.0)
+            self.guard.record(response.status_code, response.headers)  # 429 and quota-left-0 pause the budget
         return response
 
 

@@ -22,4 +22,4 @@ def test_registered_from_config_without_network(make_hub):
                                                "per_minute": 600}}})
     connector = hub.connectors["hubspot"]
     assert connector.name == "hubspot" and connector.batch_operations["upsert_ticket"] == 100
-    assert connector.guard.budget.rate == 10.0 and connector.guard.budget.capacity == 10
+    assert connector.guard.per_minute == 600 and connector.guard.budget.capacity == 10

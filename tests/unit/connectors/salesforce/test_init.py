@@ -20,4 +20,4 @@ def test_registered_from_config_without_network(make_hub):
                                                   "per_minute": 120}}})
     connector = hub.connectors["salesforce"]
     assert connector.name == "salesforce" and connector.batch_operations["upsert_case"] == 200
-    assert connector.guard.budget.rate == 2.0
+    assert connector.guard.per_minute == 120
