@@ -17,9 +17,37 @@ PURGE_SECONDS = 3600
 @hookimpl
 def on_startup(hub):
     """Open the key store and document directory (a missing or exposed KEK fails here, not on first upload)."""
-    from plugins.documents.service import store_for
+    from hub.errors import ConfigError
+    from plugins.documents.service import config_of, store_for
 
     store_for(hub)
+    if config_of(hub).kyc_forwarding.enabled and "core_banking" not in hub.connectors:
+        raise ConfigError("plugins.documents.kyc_forwarding: enabled, but the core_banking connector is not")
+
+
+@hookimpl
+def register_connectors(hub):
+    """``documents.forward_kyc``: sends a stored document to the bank's KYC intake (when forwarding is on)."""
+    from plugins.documents.kyc import KycForwarder
+    from plugins.documents.service import config_of
+
+    return [KycForwarder(hub)] if config_of(hub).kyc_forwarding.enabled else []
+
+
+@hookimpl
+def on_action_done(action, result, ctx):
+    """A document reached the bank's KYC intake: audited with the bank's document id."""
+    from plugins.documents.kyc import on_done
+
+    on_done(action, result, ctx)
+
+
+@hookimpl
+def on_action_dead(action, reason, ctx):
+    """Forwarding failed for good: audited, and a note on the ticket."""
+    from plugins.documents.kyc import on_dead
+
+    on_dead(action, reason, ctx)
 
 
 @hookimpl
@@ -65,8 +93,11 @@ __all__ = [
     "RotationReport",
     "UploadLimits",
     "UploadRejected",
+    "on_action_dead",
+    "on_action_done",
     "on_event",
     "on_startup",
+    "register_connectors",
     "register_blueprints",
     "register_jobs",
     "rotate",

@@ -41,6 +41,15 @@ class Antivirus(BaseModel):
         return Scanner(self.clamd, self.timeout)
 
 
+class KycForwarding(BaseModel):
+    """``plugins.documents.kyc_forwarding``: accepted documents also go to the bank's KYC intake."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    document_type: str = Field(default="identity_document", min_length=1, max_length=64)
+
+
 class Config(BaseModel):
     """The ``plugins.documents`` block."""
 
@@ -57,6 +66,7 @@ class Config(BaseModel):
     max_upload_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     max_image_pixels: int = Field(default=50_000_000, gt=0)
     antivirus: Antivirus | None = None
+    kyc_forwarding: KycForwarding = Field(default_factory=KycForwarding)
 
     def limits(self) -> UploadLimits:
         return UploadLimits(max_bytes=self.max_upload_bytes, max_pixels=self.max_image_pixels)

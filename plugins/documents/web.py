@@ -18,6 +18,9 @@ from hub.db import ApiToken
 from hub.pipeline import EventContext
 from plugins.documents.antivirus import Infected, ScannerUnavailable
 from plugins.documents.crypto import DecryptionError
+from plugins.documents.kyc import OPERATION as KYC_OPERATION
+from plugins.documents.kyc import SYSTEM as KYC_SYSTEM
+from plugins.documents.kyc import forward_key
 from plugins.documents.service import (
     PLUGIN,
     LinkError,
@@ -130,6 +133,10 @@ def create_blueprint(hub) -> Blueprint:
                     f"{expiry(config.download_link_hours)}): {url}")}, key=f"docs:{doc_id}:note")
                 ctx.audit(customer, "document.upload", f"document:{doc_id}", "ok",
                           source=request.remote_addr, ticket=ticket, size=info.size, scan=info.scan)
+                if config.kyc_forwarding.enabled:
+                    # After the scan and the store; the outbox row carries the id only (see plugins/documents/kyc.py).
+                    ctx.emit(KYC_SYSTEM, KYC_OPERATION, {"doc_id": doc_id, "customer_id": claims["c"],
+                             "ticket": {"system": claims["s"], "id": claims["t"]}}, key=forward_key(doc_id))
         except IntegrityError:
             store.delete(doc_id)
             raise LinkError("this link has already been used", 410) from None
