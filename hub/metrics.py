@@ -7,6 +7,7 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 
 from hub import clock
+from hub.ratelimit import BudgetCollector
 
 
 class Metrics:
@@ -25,6 +26,7 @@ class Metrics:
         self.webhooks = Counter("deskbridge_webhooks_total", "Inbound webhook requests by source and status code",
                                 ["source", "code"], registry=self.registry)
         self.registry.register(_QueueCollector(hub))
+        self.registry.register(BudgetCollector(hub))
         self.up = Gauge("deskbridge_up", "1 while the hub is serving", registry=self.registry)
         self.up.set(1)
 

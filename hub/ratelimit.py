@@ -203,15 +203,17 @@ class RedisStore:
         left = self._pause(keys=self.keys(key), args=[_micros(seconds), _micros(interval), _micros(tolerance)])
         return max(int(left), 0) / 1e6
 
-    def paused_for(self, key: str) -> float:
-        """Seconds the account stays paused (Redis clock)."""
+    def state(self, key: str) -> tuple[float, float]:
+        """``(paused_seconds, backlog_seconds)`` of the account on Redis's clock: the pause left, and how far
+        the bucket's theoretical arrival time runs ahead of now (0 = full burst available)."""
         pipe = self.client.pipeline(transaction=False)
-        pipe.get(self.keys(key)[1])
+        tat_key, pause_key = self.keys(key)
+        pipe.get(pause_key)
+        pipe.get(tat_key)
         pipe.time()
-        raw, (secs, micros) = pipe.execute()
-        if not raw:
-            return 0.0
-        return max(int(raw) - (int(secs) * 1_000_000 + int(micros)), 0) / 1e6
+        paused, tat, (secs, micros) = pipe.execute()
+        now = int(secs) * 1_000_000 + int(micros)
+        return (max(int(paused or 0) - now, 0) / 1e6, max(int(tat or 0) - now, 0) / 1e6)
 
 
 def _micros(seconds: float) -> int:
@@ -324,15 +326,16 @@ class SharedRateBudget:
     def snapshot(self) -> dict:
         import redis
 
-        backend, paused = self.backend, max(self.paused_until - self.clock(), 0.0)
+        backend, paused, use = self.backend, max(self.paused_until - self.clock(), 0.0), None
         if self.degraded:
             backend = "fallback"
         else:
             try:
-                paused = self.store.paused_for(self.key)
+                paused, backlog = self.store.state(self.key)
+                use = round(min(backlog / self.tolerance, 1.0) * 100, 1) if self.tolerance else None
             except redis.RedisError:
                 backend = "fallback"
-        return {"backend": backend, "per_minute": self.limit * 60.0 / self.window, "use_pct": None,
+        return {"backend": backend, "per_minute": self.limit * 60.0 / self.window, "use_pct": use,
                 "paused_seconds": paused, "used": self.used, "waited_seconds": self.waited,
                 "fallbacks": self.fallbacks}
 
@@ -449,3 +452,55 @@ def read_quota(headers) -> VendorQuota | None:
     # Zendesk and the bank count per minute; ratelimit-reset is the seconds until the count resets.
     return VendorQuota(remaining=remaining, limit=_num(headers, "ratelimit-limit", "X-Rate-Limit", "X-RateLimit-Limit"),
                        window=WINDOW, reset=_num(headers, "ratelimit-reset"))
+
+
+# -- /metrics --------------------------------------------------------------------------------------------------
+
+class BudgetCollector:
+    """Per connector at scrape time: where its budget lives, the limit, pause left, waits, fallbacks and the
+    vendor's last reported remaining quota."""
+
+    def __init__(self, hub):
+        self.hub = hub
+
+    def describe(self):
+        return []
+
+    def collect(self):
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        backend = GaugeMetricFamily("deskbridge_rate_budget_backend",
+                                    "1 for where a system's rate budget lives (local, redis, fallback)",
+                                    labels=["system", "backend"])
+        limit = GaugeMetricFamily("deskbridge_rate_budget_limit_per_minute",
+                                  "The vendor limit a system's budget keeps under", labels=["system"])
+        paused = GaugeMetricFamily("deskbridge_rate_budget_paused_seconds",
+                                   "Seconds left of the account's pause (429 or quota spent)", labels=["system"])
+        used = CounterMetricFamily("deskbridge_rate_budget_calls", "Calls let through by this process's budget",
+                                   labels=["system"])
+        waited = CounterMetricFamily("deskbridge_rate_budget_wait_seconds",
+                                     "Time this process's callers waited for the budget", labels=["system"])
+        fallbacks = CounterMetricFamily("deskbridge_rate_budget_fallbacks",
+                                        "Times this process lost Redis and fell back to its local share",
+                                        labels=["system"])
+        remaining = GaugeMetricFamily("deskbridge_rate_budget_vendor_remaining",
+                                      "The vendor's last reported remaining quota", labels=["system"])
+        for name, connector in sorted(getattr(self.hub, "connectors", {}).items()):
+            guard = getattr(connector, "guard", None)
+            if guard is None or not hasattr(guard, "snapshot"):
+                continue
+            try:
+                state = guard.snapshot()
+            except Exception:  # a scrape never fails because of one budget
+                continue
+            if not state:
+                continue
+            backend.add_metric([name, str(state.get("backend"))], 1)
+            limit.add_metric([name], state.get("per_minute") or 0)
+            paused.add_metric([name], state.get("paused_seconds") or 0)
+            used.add_metric([name], state.get("used") or 0)
+            waited.add_metric([name], state.get("waited_seconds") or 0)
+            fallbacks.add_metric([name], state.get("fallbacks") or 0)
+            if state.get("vendor_remaining") is not None:
+                remaining.add_metric([name], state["vendor_remaining"])
+        yield from (backend, limit, paused, used, waited, fallbacks, remaining)

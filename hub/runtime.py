@@ -7,6 +7,7 @@ import os
 import socket
 import uuid
 
+from hub import ratelimit
 from hub.audit import load_key
 from hub.db import Database
 from hub.errors import ConfigError
@@ -28,6 +29,7 @@ class Hub:
         self.pm, self.plugin_infos = build_plugin_manager(settings, extra_plugins)
         self.audit_key = load_key(settings)
         self.metrics = Metrics(self)
+        ratelimit.configure(settings)  # before connectors build their guards: shared (Redis) or per process
         self.connectors: dict = {}
         for offered in self.pm.hook.register_connectors(hub=self):
             for connector in offered if isinstance(offered, (list, tuple)) else [offered]:

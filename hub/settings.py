@@ -100,6 +100,21 @@ class BrokerSettings(_Frozen):
     url: str | None = None  # redis://… or amqp://…; None = in-process wake-ups only
 
 
+class RateBudgetSettings(_Frozen):
+    """Where vendor rate budgets live (``hub.ratelimit``): shared by every hub process through Redis, or not."""
+
+    url: str | None = None  # redis://…; None = the broker's URL when it is Redis, else each process alone
+    key_prefix: str = Field("deskbridge:rate", min_length=1)
+    fallback_share: float = Field(0.25, gt=0, le=1)  # of each budget a process may use while Redis is away
+
+    @field_validator("url")
+    @classmethod
+    def _redis_url(cls, url: str | None) -> str | None:
+        if url and not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("rate_budget.url must be a redis://, rediss:// or unix:// URL")
+        return url
+
+
 class Settings(_Frozen):
     data_dir: Path = Path("var")
     database_url: str | None = None
@@ -112,6 +127,7 @@ class Settings(_Frozen):
     webhooks: WebhookSettings = WebhookSettings()
     audit: AuditSettings = AuditSettings()
     broker: BrokerSettings = BrokerSettings()
+    rate_budget: RateBudgetSettings = RateBudgetSettings()
     connectors: dict[str, dict[str, Any]] = {}
     plugins: dict[str, dict[str, Any]] = {}
     plugin_modules: list[str] = []  # local plugins without an entry point (a plugins dir, tests); always enabled

@@ -116,17 +116,14 @@ def open_escalations(db, limit: int = 10) -> dict:
 def _guard_use(connector) -> dict:
     """Rate-budget use and call counts of a connector's ``SystemGuard``, when it has one."""
     guard = getattr(connector, "guard", None)
-    budget = getattr(guard, "budget", None)
-    if budget is None:
+    if guard is None or getattr(guard, "budget", None) is None or not hasattr(guard, "snapshot"):
         return {}
-    with budget.lock:
-        budget._refill(budget.clock())
-        used = 1 - budget.tokens / budget.capacity if budget.capacity else 0.0
-        paused = max(budget.paused_until - budget.clock(), 0.0)
+    state = guard.snapshot()  # hub.ratelimit: local bucket, or the account's shared one in Redis
     stats = getattr(guard, "stats", None)
     breaker = getattr(getattr(guard, "breaker", None), "current_state", None)
-    return {"budget_use_pct": round(max(used, 0.0) * 100, 1), "per_minute": round(budget.rate * 60, 1),
-            "paused_seconds": round(paused, 1), "calls": getattr(stats, "calls", 0),
+    return {"budget_use_pct": state.get("use_pct"), "per_minute": round(state.get("per_minute") or 0, 1),
+            "paused_seconds": round(state.get("paused_seconds") or 0, 1), "budget_backend": state.get("backend"),
+            "vendor_remaining": state.get("vendor_remaining"), "calls": getattr(stats, "calls", 0),
             "by_status": {str(k): v for k, v in (getattr(stats, "by_status", None) or {}).items()},
             "breaker": str(breaker) if breaker else None}
 
