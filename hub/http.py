@@ -124,6 +124,8 @@ class SystemGuard:
         Daily allocations (Salesforce's rolling 24 h, ``window`` over an hour) are only recorded: the connector
         knows how long to stand down for those.
         """
+        if not hasattr(headers, "get"):
+            return
         quota = ratelimit.read_quota(headers)
         if quota is not None:
             self.quota = quota

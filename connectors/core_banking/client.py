@@ -48,7 +48,8 @@ class BankClient:
             raise ConfigError(f"connectors.core_banking.base_url: {config.base_url!r} is not an http(s) URL")
         self.config = config
         self.base_url = config.base_url.rstrip("/")
-        self.guard = guard or SystemGuard(SYSTEM, per_minute=config.per_minute, metrics=metrics)
+        self.guard = guard or SystemGuard(SYSTEM, per_minute=config.per_minute, metrics=metrics,
+                                          account=config.base_url)
         self.session = session_for(self.guard, timeout=(config.connect_timeout, config.read_timeout))
         self.session.headers.update({"Authorization": f"Bearer {config.api_key}", "Accept": "application/json",
                                      "User-Agent": "deskbridge-core-banking/1.0"})

@@ -54,7 +54,8 @@ class HubSpotClient:
         if not config.base_url.startswith(("http://", "https://")):
             raise ConfigError(f"connectors.hubspot.base_url: {config.base_url!r} is not an http(s) URL")
         self.config = config
-        self.guard = guard or SystemGuard(SYSTEM, per_minute=config.per_minute, burst=config.burst, metrics=metrics)
+        self.guard = guard or SystemGuard(SYSTEM, per_minute=config.per_minute, burst=config.burst, metrics=metrics,
+                                          account=config.access_token)  # hashed in the budget's key
         self.sdk = HubSpot(access_token=config.access_token, host=config.base_url.rstrip("/"), retry=NO_RETRY)
         self.timeout = (config.connect_timeout, config.read_timeout)
         # The SDK builds a new ApiClient (and connection pool) on every attribute access: build each once.
@@ -72,7 +73,7 @@ class HubSpotClient:
             message = error_message(getattr(exc, "body", None) or getattr(exc, "reason", ""))
             if status == 0:  # the SDK's own failure (undecodable answer, transport) before any status
                 return RetryableError(f"{SYSTEM}: {message or exc}"[:300])
-            self.guard.record(status)  # urllib3 bypasses hub.http's adapter, so statuses are counted here
+            self.guard.record(status, headers)  # urllib3 bypasses hub.http's adapter: counted (and quota read) here
             if status == 429 and '"DAILY"' in str(getattr(exc, "body", "") or ""):
                 # The portal's daily allocation is spent: every caller waits instead of spending 429s on it.
                 retry_after = max(retry_after or 0.0, self.config.daily_limit_pause_seconds)
@@ -94,7 +95,7 @@ class HubSpotClient:
 
         def run():
             response = fn(self, opts)
-            self.guard.record(getattr(response, "status", 200))
+            self.guard.record(getattr(response, "status", 200), getattr(response, "headers", None))
             data = response.data if response is not None else b""
             return json.loads(data) if data else None
 

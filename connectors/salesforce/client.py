@@ -64,7 +64,8 @@ class SalesforceClient:
         if not config.session_id and not (config.client_id and config.client_secret):
             raise ConfigError("connectors.salesforce: set session_id, or client_id and client_secret")
         self.instance_url = config.instance_url.rstrip("/")
-        self.guard = guard or SystemGuard(SYSTEM, per_minute=config.per_minute, metrics=metrics)
+        self.guard = guard or SystemGuard(SYSTEM, per_minute=config.per_minute, metrics=metrics,
+                                          account=self.instance_url)
         self.session = self._session_for(self.instance_url)
         self.session_id: str | None = config.session_id
         self.api_usage: tuple[int, int] | None = None  # (used, max) from Sforce-Limit-Info

@@ -55,7 +55,8 @@ class ZendeskClient:
 
     def __init__(self, config, guard: SystemGuard | None = None, metrics=None):
         self.config = config
-        self.guard = guard or SystemGuard(SYSTEM, per_minute=config.per_minute, metrics=metrics)
+        self.guard = guard or SystemGuard(SYSTEM, per_minute=config.per_minute, metrics=metrics,
+                                          account=config.subdomain)
         self.session = session_for(self.guard, timeout=(config.connect_timeout, config.read_timeout))
         base = config.base_url or f"https://{config.subdomain}.zendesk.com"
         parts = urlsplit(base)
