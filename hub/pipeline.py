@@ -10,6 +10,9 @@ from __future__ import annotations
 import json
 import logging
 import random
+import threading
+import weakref
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -269,26 +272,47 @@ def _action_of(row: OutboxAction) -> Action:
                   payload=json.loads(row.payload), attempts=row.attempts, origin=row.origin, inbox_id=row.inbox_id)
 
 
+IO_THREADS = 8  # remote reads/writes of one batch in flight at once (enrichment, independent outbox actions)
+_io_pools: "weakref.WeakKeyDictionary[Any, ThreadPoolExecutor]" = weakref.WeakKeyDictionary()
+_io_pools_lock = threading.Lock()
+
+
+def fan_out(hub, calls: list[tuple]) -> list:
+    """Run ``(fn, *args)`` calls concurrently on the hub's I/O pool; results in order.
+
+    For independent remote calls (HTTP): the threads mostly wait on the network. One call runs inline.
+    """
+    if len(calls) <= 1:
+        return [fn(*args) for fn, *args in calls]
+    with _io_pools_lock:
+        pool = _io_pools.get(hub)
+        if pool is None:
+            pool = _io_pools[hub] = ThreadPoolExecutor(IO_THREADS, thread_name_prefix="deskbridge-io")
+    return [future.result() for future in [pool.submit(fn, *args) for fn, *args in calls]]
+
+
+def _enrich(hub, event: Event) -> tuple[Event, Exception | None]:
+    """``enrich_event`` outside any transaction (it may read remote systems); the error, if any, is returned."""
+    try:
+        for partial in hub.pm.hook.enrich_event(event=event, ctx=EventContext(hub, None, event)):
+            if partial:
+                event.enrichment.update(partial)
+        return event, None
+    except Exception as exc:
+        return event, exc
+
+
 def process_next_event(hub, owner: str, batch: int = 16) -> bool:
     """Process up to ``batch`` ready inbox events. Returns False when there was nothing to do.
 
-    The events are leased in one transaction, enriched outside any transaction (enrichment may read remote
-    systems), then processed in one transaction with a savepoint each: a failing event rolls back alone and is
+    The events are leased in one transaction, enriched outside any transaction and concurrently (enrichment
+    may read remote systems; one slow read does not hold back the rest of the batch), then processed in one transaction with a savepoint each: a failing event rolls back alone and is
     scheduled for retry, the others commit together (one durable commit for the whole batch).
     """
     rows = _claim(hub, InboxEvent, owner, limit=batch)
     if not rows:
         return False
-    events = []
-    for row in rows:
-        event = _event_of(row)
-        try:
-            for partial in hub.pm.hook.enrich_event(event=event, ctx=EventContext(hub, None, event)):
-                if partial:
-                    event.enrichment.update(partial)
-            events.append((event, None))
-        except Exception as exc:
-            events.append((event, exc))
+    events = fan_out(hub, [(_enrich, hub, _event_of(row)) for row in rows])
     outcomes = []
     with hub.db.session() as session:
         for event, error in events:
@@ -369,12 +393,16 @@ def _execute(hub, system: str, operation: str, actions: list[Action]) -> list:
             except Exception as exc:
                 outcomes.extend([exc] * len(chunk))
         return outcomes
-    for action, payload in zip(actions, payloads):
-        try:
-            outcomes.append(connector.execute(operation, payload, action.key) or {})
-        except Exception as exc:
-            outcomes.append(exc)
-    return outcomes
+    # One claim never holds two pending actions of one order key (``_claim``), so these are independent.
+    return fan_out(hub, [(_execute_one, connector, operation, payload, action.key)
+                         for action, payload in zip(actions, payloads)])
+
+
+def _execute_one(connector, operation: str, payload: dict, key: str):
+    try:
+        return connector.execute(operation, payload, key) or {}
+    except Exception as exc:
+        return exc
 
 
 def _record_outcomes(hub, owner: str, results: list) -> None:

@@ -4,14 +4,17 @@ internal note — a new note only when the context changed.
 
 Other plugins reach the helpers without importing this package, through the plugin manager:
 ``ctx.hub.pm.get_plugin("customer_context").publish_context(ctx, target, context, order_key)`` (and
-``context_fields(hub, context)`` for a ticket created with the fields already set).
+``context_fields(hub, context)`` plus ``note_for_new_ticket(ctx, target, context)`` for a ticket created with
+the fields and the note already in its create).
 """
 
 from __future__ import annotations
 
 from hub.hookspecs import hookimpl
 from plugins.customer_context.config import Config, config_of
-from plugins.customer_context.notes import context_fields, ensure_fields, handle_ticket_event, publish_context
+from plugins.customer_context.notes import (
+    context_fields, ensure_fields, handle_ticket_event, note_for_new_ticket, publish_context,
+)
 from plugins.customer_context.render import mask_pans, render_note, ticket_fields
 
 __version__ = "1.0.0"
@@ -38,5 +41,5 @@ def on_startup(hub):
     ensure_fields(hub)
 
 
-__all__ = ["Config", "__version__", "context_fields", "enrich_event", "ensure_fields", "mask_pans", "on_event",
-           "on_startup", "publish_context", "render_note", "ticket_fields"]
+__all__ = ["Config", "__version__", "context_fields", "enrich_event", "ensure_fields", "mask_pans",
+           "note_for_new_ticket", "on_event", "on_startup", "publish_context", "render_note", "ticket_fields"]

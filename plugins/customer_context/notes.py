@@ -67,6 +67,25 @@ def publish_context(ctx, target: Mapping, context: Mapping, order_key: str | Non
     return True
 
 
+def note_for_new_ticket(ctx, target: Mapping, context: Mapping) -> str | None:
+    """The context note for the comment of a ticket being created, recorded as ``publish_context`` records the
+    notes it emits — so a creator writes one ticket create instead of a create plus a note (Zendesk's create
+    takes one ``comment``, internal with ``public: false``), and later events still add a note only when the
+    context changes. ``None`` when the ticket already has this note. The caller sends ``context_fields``
+    in the same create.
+    """
+    config = config_of(ctx.hub)
+    ref = _ref({k: target[k] for k in ("ticket_id", "external_id") if target.get(k) is not None})
+    note = render_note(context, config.max_items)
+    digest = context_hash(note)
+    store = ctx.state(PLUGIN)
+    known = store.get(f"note:{ref}") or {}
+    if known.get("hash") == digest:
+        return None
+    store.set(f"note:{ref}", {"hash": digest, "version": int(known.get("version", 0)) + 1})
+    return note
+
+
 def handle_ticket_event(event, ctx) -> None:
     """A ticket opened (or changed) in the help desk gets the customer's context, once per change."""
     config = config_of(ctx.hub)

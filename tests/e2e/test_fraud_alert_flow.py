@@ -82,8 +82,10 @@ def test_alerts_for_one_customer_become_one_urgent_case(stack):
                                auth=("agent@sandbox.test/token", "sandbox-token"), timeout=10).json()["user"]
     assert requester["external_id"] == "CUST-0001"
     notes = stack.comments(ticket["id"])
-    context = [c for c in notes if c["body"].startswith("Customer context (Deskbridge)")]
-    assert len(context) == 1 and context[0]["public"] is False
+    # one write created the ticket: its internal opening comment holds the alert and the customer context note
+    assert notes[0]["body"].startswith("Fraud case AL-100 opened by Deskbridge")
+    context = [c for c in notes if "Customer context (Deskbridge)" in c["body"]]
+    assert context == [notes[0]] and context[0]["public"] is False
     assert "KYC status: verified" in context[0]["body"] and "•••• 0614" in context[0]["body"]
     assert all(not c["public"] for c in notes)
 
@@ -95,7 +97,7 @@ def test_alerts_for_one_customer_become_one_urgent_case(stack):
     assert len(follow_ups) == 1 and follow_ups[0]["public"] is False and "AL-101" in follow_ups[0]["body"]
     assert stack.field_values(same)["Risk score"] in (0.81, "0.81")
     # the customer's context has not changed: still one context note
-    assert len([c for c in stack.comments(ticket["id"]) if c["body"].startswith("Customer context")]) == 1
+    assert len([c for c in stack.comments(ticket["id"]) if "Customer context (Deskbridge)" in c["body"]]) == 1
 
     # the same alert again, under a new webhook id: nothing more happens
     stack.emit("fraud.alert.created", alert("AL-101", score=0.81, card_last4="0614"))

@@ -41,9 +41,17 @@ def test_solved_tickets_and_disabled_notes_get_nothing(make_hub):
 def test_hub_tickets_are_tracked_by_external_id(make_hub):
     h = Harness(make_hub, {"customer_context": {}, "fraud_alerts": {}})
     h.run("fraud.alert.created", {"alert_id": "A", "customer_id": "CUST-0001", "risk_score": 0.5, "reason": "r"})
-    # the help desk's echo of the ticket the hub created: same context, so no second note
+    # the note rode in the create's comment (note_for_new_ticket); the help desk's echo of that ticket has the
+    # same context, so no second note
+    [upsert] = h.actions("zendesk", "upsert_ticket")
+    assert "Customer context (Deskbridge)" in upsert["payload"]["ticket"]["comment"]["body"]
     h.run("ticket.created", ticket_event(external_id="fraud-CUST-0001-A"), source="zendesk")
-    assert len([a for a in h.actions("zendesk", "add_comment") if a["key"].startswith("context-note:")]) == 1
+    assert [a for a in h.actions("zendesk", "add_comment") if a["key"].startswith("context-note:")] == []
+    # a changed context is news: one note, on the ticket's external id, as version 2 of that ticket's note
+    h.fakes.bank.summaries["CUST-0001"]["kyc_status"] = "expired"
+    h.run("ticket.updated", ticket_event(external_id="fraud-CUST-0001-A"), source="zendesk")
+    [note] = [a for a in h.actions("zendesk", "add_comment") if a["key"].startswith("context-note:")]
+    assert note["key"] == "context-note:zendesk:ext:fraud-CUST-0001-A:2" and "KYC status: expired" in note["payload"]["body"]
 
 
 def test_sync_events_with_canonical_ids_note_the_zendesk_ticket(make_hub):

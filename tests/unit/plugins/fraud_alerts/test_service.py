@@ -31,8 +31,12 @@ def test_first_alert_opens_an_urgent_case_ticket_with_context(make_hub):
     assert ticket["comment"]["public"] is False and ticket["requester_id"] == 501
     assert ticket["fields"] == {"Segment": "end_user", "KYC status": "verified", "Account status": "active",
                                 "Risk score": 0.7}
-    [note] = h.actions("zendesk", "add_comment")
-    assert note["payload"]["body"].startswith("Customer context") and note["payload"]["public"] is False
+    # the context note rides in the create's internal comment: no separate note to write
+    assert ticket["comment"]["body"].startswith("Fraud case AL-1 opened by Deskbridge")
+    assert "\n\nCustomer context (Deskbridge)\n" in ticket["comment"]["body"]
+    assert "KYC status: verified" in ticket["comment"]["body"]
+    assert h.actions("zendesk", "add_comment") == [] and h.actions("zendesk", "update_ticket") == []
+    assert h.state("customer_context", "note:zendesk:ext:fraud-CUST-0001-AL-1")["version"] == 1
     # every write about the case shares one order key, so nothing overtakes the ticket's creation
     assert {a["order_key"] for a in h.actions("zendesk")} == {"zendesk:fraud-CUST-0001-AL-1"}
     [notify] = h.actions("notify")
