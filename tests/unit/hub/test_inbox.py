@@ -116,3 +116,30 @@ def test_concurrent_deliveries_postgresql(make_hub, pg_url):
     with hub.db.session() as session:
         assert store_event(session, "banking", "evt_0", "x", {})[1] is False
         assert store_event(session, "banking", "evt_new", "x", {})[1] is True
+
+
+def test_the_webhook_batch_path_writes_the_rows_the_orm_path_writes(hub):
+    """store_batch (raw SQLite connection) and store_event (SQLAlchemy) store byte-identical column values."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import text
+
+    from hub import clock
+    from hub.inbox import store_batch
+    at = datetime(2026, 11, 28, 12, 0, 0, 123456, tzinfo=timezone.utc)
+    original = clock.now
+    clock.now = lambda: at
+    try:
+        [(batch_id, created)] = store_batch(hub.db, [("banking", "b1", "payment.failed", {"data": {"n": 1}})])
+        with hub.db.session() as session:
+            orm_id, _ = store_event(session, "banking", "o1", "payment.failed", {"data": {"n": 1}})
+    finally:
+        clock.now = original
+    assert created is True
+    with hub.db.session() as session:
+        rows = {r.id: r for r in session.execute(text("SELECT * FROM inbox")).mappings()}
+    batch_row, orm_row = dict(rows[batch_id]), dict(rows[orm_id])
+    assert {k: v for k, v in batch_row.items() if k not in ("id", "event_id")} == \
+           {k: v for k, v in orm_row.items() if k not in ("id", "event_id")}
+    with hub.db.session() as session:
+        assert session.get(InboxEvent, batch_id).received_at == at

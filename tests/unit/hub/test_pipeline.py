@@ -189,3 +189,57 @@ def test_no_full_card_number_is_stored_in_inbox_or_outbox(make_hub):
     with hub.db.session() as session:
         stored = session.execute(select(InboxEvent.payload)).scalar() + session.execute(select(OutboxAction.payload)).scalar()
     assert "4111 1111 1111 1111" not in stored and "1111" in stored
+
+
+def test_a_batch_is_enriched_concurrently_and_each_failure_stays_its_own(make_hub):
+    """Three events of one batch meet at a barrier inside enrich_event: only concurrent enrichment gets there
+    (sequential enrichment would break the barrier). A failing enrichment retries that event alone."""
+    import threading
+    barrier = threading.Barrier(3, timeout=10)
+
+    class Slow:
+        processed: list = []
+
+        @hookimpl
+        def enrich_event(self, event, ctx):
+            if event.data["n"] == 99:
+                raise RetryableError("bank timed out")
+            barrier.wait()
+            return {"order": event.data["n"]}
+
+        @hookimpl
+        def on_event(self, event, ctx):
+            Slow.processed.append((event.event_id, event.enrichment["order"]))
+
+    hub = make_hub(plugins=[Slow()])
+    with hub.db.session() as session:
+        for n in (1, 2, 99, 3):
+            store_event(session, "banking", f"c{n}", "x", {"data": {"n": n}})
+    assert process_next_event(hub, "t") is True
+    assert Slow.processed == [("c1", 1), ("c2", 2), ("c3", 3)]  # in inbox order, each with its own enrichment
+    from sqlalchemy import select
+    from hub.db import InboxEvent
+    with hub.db.session() as session:
+        status = {r.event_id: (r.status, r.last_error) for r in session.execute(select(InboxEvent)).scalars()}
+    assert status["c99"] == ("pending", "RetryableError: bank timed out")
+    assert {status[k][0] for k in ("c1", "c2", "c3")} == {"done"}
+
+
+def test_independent_actions_of_one_claim_run_concurrently(make_hub):
+    import threading
+    barrier = threading.Barrier(3, timeout=10)
+
+    class MeetingSink(Sink):
+        def execute(self, operation, payload, key):
+            barrier.wait()  # three writes in flight at once, or none completes
+            return super().execute(operation, payload, key)
+
+    sink = MeetingSink()
+    recorder = Recorder(sink)
+    hub = make_hub(plugins=[recorder])
+    with hub.db.session() as session:
+        for n in range(3):
+            store_event(session, "banking", f"a{n}", "x", {"data": {"n": n}})
+    assert process_next_event(hub, "t") is True
+    assert process_next_action(hub, "t") is True
+    assert sorted(key for key, _ in recorder.done) == ["write-a0", "write-a1", "write-a2"]
