@@ -97,6 +97,13 @@ class CoreBankingConnector:
             raise PermanentError("core_banking: update_contact_details needs at least one contact field")
         return self.client.request("PATCH", f"customers/{_ref(payload, 'customer_id')}", json=body)
 
+    def _op_update_payout_details(self, payload: dict, key: str) -> dict:
+        # Gated by identity verification; the bank replaces the payout account and answers the IBAN's last 4.
+        body = _only(payload, ("account_holder", "iban", "bic"))
+        if not body.get("account_holder") or not body.get("iban"):
+            raise PermanentError("core_banking: update_payout_details needs account_holder and iban")
+        return self._post(f"customers/{_ref(payload, 'customer_id')}/payout-details", body, key)
+
     def _op_erase_customer(self, payload: dict, key: str) -> dict:
         # DELETE is idempotent at the bank: a second erasure answers the first erasure's report.
         return self.client.request("DELETE", f"customers/{_ref(payload, 'customer_id')}")
@@ -115,6 +122,9 @@ class CoreBankingConnector:
         body = self.client.request("GET", "customers", params={"email": email.strip(), "limit": 1})
         data = body.get("data") or []
         return data[0] if data else None
+
+    def get_payout_details(self, customer_id: str) -> dict | None:
+        return self.client.get_optional(f"customers/{quote(str(customer_id), safe='')}/payout-details")
 
     def get_card(self, card_id: str) -> dict | None:
         return self.client.get_optional(f"cards/{quote(str(card_id), safe='')}")
@@ -138,6 +148,7 @@ class CoreBankingConnector:
             "disputes": listed("disputes", {"customer_id": customer_id}),
             "consents": self.client.request("GET", f"customers/{cid}/consents").get("data") or [],
             "kyc_documents": self.client.request("GET", f"customers/{cid}/kyc-documents").get("data") or [],
+            "payout_details": self.client.get_optional(f"customers/{cid}/payout-details"),
         }
 
     def read_changes(self, object: str, cursor: dict | None, *, backfill: bool

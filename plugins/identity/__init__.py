@@ -42,16 +42,22 @@ def on_event(event, ctx):
 
 @hookimpl
 def on_action_done(action, result, ctx):
-    """The code message went out: the outbox row no longer keeps the code."""
+    """The code message went out: the outbox row no longer keeps the code. A payout change went through:
+    audited, noted on the ticket, the full IBAN removed from the outbox row."""
     from plugins.identity.events import scrub_code
+    from plugins.identity.payouts import on_done
     scrub_code(action, ctx)
+    on_done(action, result, ctx)
 
 
 @hookimpl
 def on_action_dead(action, reason, ctx):
-    """A code message the bank could not deliver ends its challenge; the ticket gets a note saying why."""
+    """A code message the bank could not deliver ends its challenge; the ticket gets a note saying why. A payout
+    change the bank refused is audited and noted."""
     from plugins.identity.events import code_undeliverable
+    from plugins.identity.payouts import on_dead
     code_undeliverable(action, reason, ctx)
+    on_dead(action, reason, ctx)
 
 
 __all__ = ["Config", "IdentityError", "Outcome", "consume", "decide_action_allowed", "on_action_dead",

@@ -199,6 +199,9 @@ def verify_code(ctx, code: str, *, challenge_id: str | None = None, customer_id:
     if outcome == "ok":
         challenge.status, challenge.verified_at = "verified", now
         record_on_ticket(ctx, challenge, True)
+        ctx.session.flush()
+        from plugins.identity.payouts import on_verified
+        on_verified(ctx, challenge)  # a pending payout change is carried out now, consuming this verification
     elif outcome in FAILURES:
         challenge.attempts += 1
         until = locked_until(ctx, challenge.customer_id)

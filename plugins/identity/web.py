@@ -123,6 +123,26 @@ def create_blueprints(hub) -> list[Blueprint]:
             return _fail(getattr(exc, "status", 409), str(exc))
         return jsonify(created), 201
 
+    @route(api, "/identity/payout-changes", "POST", "admin",
+           "Ask to change a customer's payout account: carried out at the bank once the customer verifies a "
+           "one-time code for core_banking.update_payout_details",
+           body={"type": "object", "required": ["customer_id", "account_holder", "iban"], "properties": {
+               "customer_id": {"type": "string"}, "account_holder": {"type": "string"},
+               "iban": {"type": "string"}, "bic": {"type": "string"},
+               "ticket_system": {"type": "string"}, "ticket_id": {"type": "string"}}})
+    def payout_change():
+        from plugins.identity.payouts import PayoutError, request_change
+        body = _body()
+        hub_ = current_app.extensions["deskbridge"]
+        try:
+            with hub_.db.session() as db:
+                created = request_change(EventContext(hub_, db), body, g.api_actor)
+        except PayoutError as exc:
+            return _fail(422, str(exc))
+        except (IdentityError, ActionRefused) as exc:
+            return _fail(getattr(exc, "status", 409), str(exc))
+        return jsonify(created), 202
+
     @route(api, "/identity/verify", "POST", "admin",
            "Check a code the customer read out to an agent (bound to customer and action)",
            body={"type": "object", "required": ["customer_id", "action", "code"], "properties": {

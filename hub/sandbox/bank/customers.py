@@ -19,6 +19,8 @@ PHONE_RE = re.compile(r"^\+[1-9]\d{6,14}$")
 KYC_DOCUMENT_TYPES = ("passport", "national_id", "driving_licence", "proof_of_address", "selfie", "other")
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 CHANNELS = ("sms", "email", "push")
+IBAN_RE = re.compile(r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$")
+BIC_RE = re.compile(r"^[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?$")
 OPEN_DISPUTE_STATUSES = ("needs_response", "under_review")
 RECENT_FAILED_DAYS = 30
 # What an erasure keeps, and why: ledgers and AML records outlive the customer relationship by law.
@@ -163,6 +165,46 @@ def register(bp: flask.Blueprint, emu) -> None:
             docs = [dict(d) for d in emu.state.kyc_documents.values() if d["customer_id"] == customer_id]
             return {"object": "list", "data": docs, "has_more": False}
 
+    @bp.get("/bank/v1/customers/<customer_id>/payout-details")
+    @as_json
+    def get_payout_details(customer_id: str):
+        with lock:
+            customer_or_404(emu, customer_id)
+            details = emu.state.payout_details.get(customer_id)
+            if details is None:
+                raise not_found("payout_details", customer_id)
+            return _public_payout(details)
+
+    @bp.post("/bank/v1/customers/<customer_id>/payout-details")
+    @idempotent(state_of, lock)
+    def replace_payout_details(customer_id: str):
+        """Replace the account payouts go to; the full IBAN is never answered (last 4 only), and the customer is
+        told on their registered e-mail, as banks do for a change of payee details."""
+        body = json_body()
+        holder = required_str(body, "account_holder")
+        iban = _iban(body.get("iban"))
+        bic = body.get("bic")
+        if bic is not None and not (isinstance(bic, str) and BIC_RE.match(bic.strip().upper())):
+            raise BankError(422, "invalid_parameter", "bic is not a valid BIC (8 or 11 characters)", "bic")
+        with lock:
+            customer = customer_or_404(emu, customer_id)
+            if customer["status"] in ("erased", "closed"):
+                raise BankError(409, "customer_" + customer["status"], f"customer {customer_id} is {customer['status']}")
+            previous = emu.state.payout_details.get(customer_id)
+            now = emu.now_iso()
+            details = {"id": emu.state.next_id("PYD"), "object": "payout_details", "customer_id": customer_id,
+                       "account_holder": holder.strip(), "iban": iban, "bic": bic.strip().upper() if bic else None,
+                       "country": iban[:2], "status": "active", "updated_at": now,
+                       "previous_iban_last4": previous["iban"][-4:] if previous else None}
+            emu.state.payout_details[customer_id] = details
+            if customer.get("email"):
+                emu.state.notifications.append({
+                    "id": emu.state.next_id("NTF"), "object": "notification", "customer_id": customer_id,
+                    "channel": "email", "to": customer["email"], "template": "payout_details_changed",
+                    "message": f"Your payout account was changed to one ending {iban[-4:]}. If this was not you, "
+                               "contact us now.", "status": "sent", "created_at": now})
+            return _public_payout(details), 201
+
     @bp.post("/bank/v1/notifications")
     @idempotent(state_of, lock)
     def send_notification():
@@ -181,6 +223,23 @@ def register(bp: flask.Blueprint, emu) -> None:
                             "status": "sent", "created_at": emu.now_iso()}
             emu.state.notifications.append(notification)
             return dict(notification), 201
+
+
+def _iban(value) -> str:
+    """A valid IBAN, normalised (no spaces, upper case), or a 422: shape and the ISO 13616 mod-97 check."""
+    iban = re.sub(r"[\s-]", "", value).upper() if isinstance(value, str) else ""
+    if not IBAN_RE.match(iban):
+        raise BankError(422, "invalid_parameter", "iban is not an IBAN", "iban")
+    digits = "".join(str(int(c, 36)) for c in iban[4:] + iban[:4])
+    if int(digits) % 97 != 1:
+        raise BankError(422, "invalid_parameter", "iban fails its check digits", "iban")
+    return iban
+
+
+def _public_payout(details: dict) -> dict:
+    shown = {k: v for k, v in details.items() if k != "iban"}
+    shown["iban_last4"] = details["iban"][-4:]
+    return shown
 
 
 def _document_from_request() -> tuple[bytes, str, str, str]:
@@ -254,6 +313,7 @@ def erase(emu, customer: dict) -> None:
         if count:
             retained.append({"records": kind, "count": count, "reason": reason})
     deleted = {"consents": len(state.consents.pop(cid, {})),
+               "payout_details": 1 if state.payout_details.pop(cid, None) else 0,
                "notifications": sum(1 for n in state.notifications if n["customer_id"] == cid)}
     state.notifications = [n for n in state.notifications if n["customer_id"] != cid]
     for doc in state.kyc_documents.values():

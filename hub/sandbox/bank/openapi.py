@@ -110,6 +110,15 @@ SCHEMAS = {
     "KycDocumentJson": _obj(["content_base64"], {
         "content_base64": {"type": "string", "contentEncoding": "base64"}, "filename": {"type": "string"},
         "content_type": {"type": "string"}, "document_type": {"type": "string"}}),
+    "PayoutDetails": _obj(["id", "customer_id", "account_holder", "iban_last4", "status"], {
+        "id": {"type": "string"}, "object": {"const": "payout_details"}, "customer_id": {"type": "string"},
+        "account_holder": {"type": "string"}, "iban_last4": {"type": "string", "pattern": "^[A-Z0-9]{4}$"},
+        "bic": {"type": ["string", "null"]}, "country": {"type": "string"}, "status": {"const": "active"},
+        "previous_iban_last4": {"type": ["string", "null"]}, "updated_at": TIME}),
+    "PayoutDetailsChange": _obj(["account_holder", "iban"], {
+        "account_holder": {"type": "string", "minLength": 1},
+        "iban": {"type": "string", "description": "ISO 13616 IBAN; spaces allowed; checked with mod 97"},
+        "bic": {"type": "string", "pattern": "^[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?$"}}),
     "Consent": _obj(["purpose", "granted", "at"], {
         "purpose": {"type": "string"}, "granted": {"type": "boolean"}, "text_version": {"type": "string"},
         "channel": {"type": "string"}, "at": TIME}),
@@ -201,6 +210,12 @@ def _paths() -> dict:
             "get": _op("listKycDocuments", "KYC documents received", "KycDocumentList"),
             "post": _op("uploadKycDocument", "Submit a KYC document (multipart or JSON base64, max 10 MiB)",
                         "KycDocument", "201", body=kyc_body, errors=e422, idem=True)},
+        "/bank/v1/customers/{customer_id}/payout-details": {
+            "parameters": cust,
+            "get": _op("getPayoutDetails", "The account payouts go to (IBAN last 4 only)", "PayoutDetails"),
+            "post": _op("replacePayoutDetails", "Replace the payout account; the customer is notified by e-mail",
+                        "PayoutDetails", "201", body="PayoutDetailsChange", errors=("401", "404", "409", "422", "429"),
+                        idem=True)},
         "/bank/v1/accounts": {"get": _op("listAccounts", "List accounts", "AccountList",
                                          params=PAGING + [_q("customer_id", "Owner")])},
         "/bank/v1/accounts/{account_id}": {"parameters": [_path_param("account_id")],

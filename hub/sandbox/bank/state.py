@@ -68,6 +68,7 @@ class BankState:
     consent_history: list[dict] = field(default_factory=list)
     kyc_documents: dict[str, dict] = field(default_factory=dict)
     kyc_content: dict[str, bytes] = field(default_factory=dict)
+    payout_details: dict[str, dict] = field(default_factory=dict)  # customer -> current payout bank account
     notifications: list[dict] = field(default_factory=list)
     erasures: dict[str, dict] = field(default_factory=dict)
     events: list[dict] = field(default_factory=list)
