@@ -14,6 +14,7 @@ from hub import clock
 from hub.errors import DeskbridgeError
 from plugins.documents.antivirus import Scanner, UploadScan, parse_address
 from plugins.documents.keyring import Keyring
+from plugins.documents.quota import Quota
 from plugins.documents.store import DocumentStore
 from plugins.documents.uploads import UploadLimits
 
@@ -67,6 +68,7 @@ class Config(BaseModel):
     max_image_pixels: int = Field(default=50_000_000, gt=0)
     antivirus: Antivirus | None = None
     kyc_forwarding: KycForwarding = Field(default_factory=KycForwarding)
+    quota: Quota = Field(default_factory=Quota)
 
     def limits(self) -> UploadLimits:
         return UploadLimits(max_bytes=self.max_upload_bytes, max_pixels=self.max_image_pixels)

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from hub.api import hash_token
 from hub.db import ApiToken
 from hub.pipeline import EventContext
+from plugins.documents import quota
 from plugins.documents.antivirus import Infected, ScannerUnavailable
 from plugins.documents.crypto import DecryptionError
 from plugins.documents.kyc import OPERATION as KYC_OPERATION
@@ -99,9 +100,18 @@ def create_blueprint(hub) -> Blueprint:
         sent = request.files.get("document")
         if sent is None or not sent.filename:
             return _retry(config, "Choose a file first.", 400)
-        data = sent.read(config.max_upload_bytes + 1)
-        store = store_for(hub)
         customer, ticket = f"customer:{claims['c']}", f"{claims['s']}:{claims['t']}"
+        try:
+            with hub.db.session() as db:  # committed at once: a refused upload still counts against the link
+                state = EventContext(hub, db).state(PLUGIN)
+                quota.check_link(state, claims["n"], config.quota)
+                quota.count_attempt(state, claims["n"])
+            data = sent.read(config.max_upload_bytes + 1)
+            with hub.db.session() as db:  # before the scan: a customer over quota costs no scanner time
+                quota.check_customer(EventContext(hub, db).state(PLUGIN), claims["c"], len(data), config.quota)
+        except quota.QuotaExceeded as exc:
+            return _over_quota(hub, config, customer, ticket, exc)
+        store = store_for(hub)
         try:
             doc_id = store.put(claims["t"], claims["c"], sent.filename, data)
         except Infected as exc:
@@ -126,6 +136,10 @@ def create_blueprint(hub) -> Blueprint:
                 # The primary key on (plugin, key) makes the link single-use even under concurrent posts.
                 state.set(f"used:{claims['n']}", {"doc_id": doc_id})
                 db.flush()
+                # Checked again where it is recorded: two links of one customer used at once stay within it.
+                state.lock(f"quota:{claims['c']}")
+                quota.check_customer(state, claims["c"], info.size, config.quota)
+                quota.record(state, claims["c"], info.size, config.quota)
                 url = link(hub, "/documents/download/" + download_token(hub, doc_id, claims["t"]))
                 ctx.emit(claims["s"], "add_internal_note", {"ticket_id": claims["t"], "body": (
                     f"The customer uploaded a document ({info.kind.upper()}, {max(1, info.size // 1024)} KB), stored "
@@ -140,6 +154,9 @@ def create_blueprint(hub) -> Blueprint:
         except IntegrityError:
             store.delete(doc_id)
             raise LinkError("this link has already been used", 410) from None
+        except quota.QuotaExceeded as exc:
+            store.delete(doc_id)
+            return _over_quota(hub, config, customer, ticket, exc)
         return _page("Thank you", "<p>Your document was received and stored securely. You can close this page.</p>")
 
     @bp.get("/documents/download/<token>")
@@ -165,6 +182,17 @@ def create_blueprint(hub) -> Blueprint:
         return response
 
     return bp
+
+
+def _over_quota(hub, config, customer: str, ticket: str, exc) -> Response:
+    _audit(hub, customer, "document.upload", ticket, "rate_limited", reason=exc.limit)
+    if exc.limit == "link_attempts":
+        response = _page("Too many attempts", f'<p class="err">{escape(exc.message)}</p>', 429)
+    else:
+        response = _retry(config, exc.message, 429)
+    if exc.retry_after:
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def _retry(config, message: str, status: int) -> Response:
