@@ -44,6 +44,11 @@ STREAMS = {
 }
 
 
+# Notes (the hub's comments) change on their own: a note associated with a ticket does not touch the ticket.
+NOTES = Stream("notes", "comment", "notes", "id", "hs_lastmodifieddate", 200, "")
+NOTE_PROPERTIES = ["hs_note_body", "hs_timestamp", "hs_createdate", "hs_lastmodifieddate"]
+
+
 def _key(stamp: str | None, record_id: str) -> tuple[str, int]:
     return stamp or "", int(record_id) if str(record_id).isdigit() else 0
 

@@ -47,6 +47,7 @@ def _record_error(result: dict) -> Exception:
 
 class SalesforceConnector:
     name = SYSTEM
+    change_streams = ("ticket", "customer", "organisation", "comment")
     batch_operations = {"upsert_case": COLLECTION_MAX, "upsert_contact": COLLECTION_MAX,
                         "upsert_account": COLLECTION_MAX, "update_case": COLLECTION_MAX,
                         "associate": COLLECTION_MAX}
@@ -256,7 +257,9 @@ class SalesforceConnector:
 
     def read_changes(self, object: str, cursor: dict | None, *, backfill: bool
                      ) -> Iterator[tuple[list[dict], dict]]:
-        stream = self._stream(object)
+        """Pages of changed records; ``comment`` is CaseComment by ``(SystemModstamp, Id)`` (a comment does not
+        touch its Case, so the hub reads comments as a stream of their own too)."""
+        stream = COMMENTS if object == "comment" else self._stream(object)
         reader = Reader(self.client, stream, self.fields(stream.path), self.config.page_size,
                         self.config.overlap_seconds)
         return reader.read(cursor, backfill)

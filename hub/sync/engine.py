@@ -33,6 +33,20 @@ def flat(data: dict, names) -> dict:
     return {name: get_path(data, name) for name in names}
 
 
+PAGE_EVENTS = "sync_page_events"
+
+
+def store_sync_event(session: Session, event_id: str, event_type: str, payload: dict) -> None:
+    """A canonical event into the inbox: now, or — while a page is being stored (``PAGE_EVENTS`` in the
+    session) — with the page's others just before its commit, so records are not flushed one by one."""
+    pending = session.info.get(PAGE_EVENTS)
+    if pending is not None:
+        pending.append((event_id, event_type, payload))
+        return
+    from hub.inbox import store_event
+    store_event(session, "sync", event_id, event_type, payload)
+
+
 class Engine:
     def __init__(self, hub, mappings: dict[tuple[str, str], Mapping] | None = None):
         self.hub = hub
@@ -179,10 +193,18 @@ class Engine:
         return "deleted"
 
     # -- comments ------------------------------------------------------------------------------------------------
-    def _comments(self, session, links: Links, system, ticket: SyncRecord, ticket_native_id, comments) -> None:
+    def apply_comments(self, session: Session, system: str, ticket: SyncRecord, ticket_native_id: str,
+                       comments: list[dict]) -> int:
+        """Comments read on their own (the comment stream), not with their ticket; returns how many were new."""
+        return self._comments(session, Links(session), system, ticket, ticket_native_id, comments,
+                              first_is_description=False)
+
+    def _comments(self, session, links: Links, system, ticket: SyncRecord, ticket_native_id, comments,
+                  first_is_description: bool = True) -> int:
         mapping = self.mapping(system, "comment")
         if mapping is None:
-            return
+            return 0
+        added = 0
         ticket_data = data_of(ticket)
         for index, native in enumerate(comments):
             native_id = mapping.native_id(native)
@@ -196,8 +218,8 @@ class Engine:
                     own.native_id = native_id
                 continue  # the hub wrote it (this sync or another plugin): never synced back
             reported = mask_pans_deep(mapping.to_canonical(native))
-            if index == 0 and reported.get("body") and reported["body"] == (ticket_data.get("description") or ""
-                                                                            ).strip():
+            if first_is_description and index == 0 and reported.get("body") and reported["body"] == (
+                    ticket_data.get("description") or "").strip():
                 continue  # the ticket's first comment is its description, which the ticket carries
             comment_id = f"{system}-{native_id}"
             data = blank("comment")
@@ -207,6 +229,8 @@ class Engine:
             links.ensure("comment", comment_id, system, native_id, new=True)
             self.pusher.push_comment(session, ticket, row, data, exclude={system})
             self._comment_event(session, links, system, native_id, ticket, ticket_native_id, data)
+            added += 1
+        return added
 
     # -- canonical events for plugins ----------------------------------------------------------------------------
     def _event(self, session, links: Links, object, kind, row: SyncRecord, data: dict, system, native_id,
@@ -219,21 +243,19 @@ class Engine:
                     links=known if known is not None else links.native_ids(object, row.canonical_id))
         if changed:
             body["changed"] = changed
-        from hub.inbox import store_event
         event_type = f"{EVENT_OBJECTS[object]}.{kind}"
         event_id = f"{object}:{row.canonical_id}:v{row.version}:{kind}"
-        store_event(session, "sync", event_id, event_type,
-                    {"id": event_id, "type": event_type, "created_at": clock.isoformat(clock.now()), "data": body})
+        store_sync_event(session, event_id, event_type,
+                         {"id": event_id, "type": event_type, "created_at": clock.isoformat(clock.now()), "data": body})
 
     def _comment_event(self, session, links: Links, system, native_id, ticket: SyncRecord, ticket_native_id,
                        data: dict) -> None:
-        from hub.inbox import store_event
         body = dict(data, system=system, id=native_id, ticket_id=ticket_native_id,
                     ticket_external_id=ticket.canonical_id, links=links.native_ids("ticket", ticket.canonical_id))
         event_id = f"comment:{data['id']}"
-        store_event(session, "sync", event_id, "comment.created",
-                    {"id": event_id, "type": "comment.created", "created_at": clock.isoformat(clock.now()),
-                     "data": body})
+        store_sync_event(session, event_id, "comment.created",
+                         {"id": event_id, "type": "comment.created", "created_at": clock.isoformat(clock.now()),
+                          "data": body})
 
     # -- failures ------------------------------------------------------------------------------------------------
     @staticmethod
