@@ -227,3 +227,38 @@ def test_redis_down_falls_back_to_a_local_share_logs_once_and_counts(caplog):
     assert budget.fallback.rate == pytest.approx(sustained_rate(150, 5))  # a quarter of the limit, window-safe
     assert fake.now >= 1005  # the pause held the fallback too
     assert budget.snapshot()["backend"] == "fallback"
+
+
+@pytest.fixture
+def reset_budget_config():
+    yield
+    ratelimit.configure(SimpleNamespace(broker=SimpleNamespace(url=None), rate_budget=None))
+
+
+ZENDESK = {"zendesk": {"subdomain": "acme", "email": "a@acme.test", "token": "t", "base_url": "http://127.0.0.1:9",
+                       "per_minute": 700}}
+
+
+def test_metrics_and_console_show_the_budget(make_hub, reset_budget_config):
+    hub = make_hub({"connectors": ZENDESK})
+    text = hub.metrics.render().decode()
+    assert 'deskbridge_rate_budget_backend{backend="local",system="zendesk"} 1.0' in text
+    assert 'deskbridge_rate_budget_limit_per_minute{system="zendesk"} 700.0' in text
+    from hub.console.analytics import _guard_use
+    assert _guard_use(hub.connectors["zendesk"])["budget_backend"] == "local"
+
+
+def test_a_hub_with_redis_configured_shares_its_budgets(make_hub, reset_budget_config):
+    require_service(6379, "Redis")
+    prefix = f"test:{uuid.uuid4().hex[:8]}"
+    hub = make_hub({"connectors": ZENDESK, "rate_budget": {"url": REDIS_URL, "key_prefix": prefix}})
+    budget = hub.connectors["zendesk"].guard.budget
+    try:
+        assert isinstance(budget, SharedRateBudget) and budget.key == account_key("zendesk", "acme", prefix)
+        budget.pause(20)
+        text = hub.metrics.render().decode()
+        assert 'deskbridge_rate_budget_backend{backend="redis",system="zendesk"} 1.0' in text
+        paused = [line for line in text.splitlines() if line.startswith("deskbridge_rate_budget_paused_seconds")]
+        assert paused and 18 < float(paused[0].split()[-1]) <= 20
+    finally:
+        budget.store.client.delete(*budget.store.keys(budget.key))
