@@ -289,7 +289,7 @@ class SharedRateBudget:
         while True:
             if not self._redis_usable():
                 self.fallback.acquire(max(max_wait - waited, 0.0))
-                self.used += 1
+                self._count(waited)
                 return
             try:
                 granted, wait, paused = self.store.try_acquire(self.key, self.interval, self.tolerance)
@@ -298,8 +298,7 @@ class SharedRateBudget:
                 continue
             self._recovered()
             if granted:
-                self.used += 1
-                self.waited += waited
+                self._count(waited)
                 return
             if paused:
                 self.paused_until = max(self.paused_until, self.clock() + wait)
@@ -307,6 +306,11 @@ class SharedRateBudget:
                 raise RetryableError("rate budget exhausted", retry_after=wait)
             self.sleep(wait)
             waited += wait
+
+    def _count(self, waited: float) -> None:
+        with self.lock:
+            self.used += 1
+            self.waited += waited
 
     def pause(self, seconds: float) -> None:
         """Pause the account for every process (and this one's fallback, should Redis be away)."""
