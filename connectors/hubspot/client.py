@@ -15,9 +15,11 @@ from collections.abc import Callable
 import urllib3
 from hubspot import HubSpot
 from hubspot.crm.associations.v4.exceptions import ApiException as AssociationsApiException
+from hubspot.crm.companies.exceptions import ApiException as CompaniesApiException
 from hubspot.crm.contacts.exceptions import ApiException as ContactsApiException
 from hubspot.crm.objects.exceptions import ApiException as ObjectsApiException
 from hubspot.crm.properties.exceptions import ApiException as PropertiesApiException
+from hubspot.crm.tickets.exceptions import ApiException as TicketsApiException
 from urllib3.util.retry import Retry
 
 from hub.errors import ConfigError, PermanentError, RetryableError
@@ -31,7 +33,8 @@ NO_RETRY = Retry(total=0, connect=0, read=0, redirect=0, status=0, other=0, resp
 
 
 # Each generated package raises its own ApiException class (same attributes); these are the packages used here.
-API_EXCEPTIONS = (ObjectsApiException, PropertiesApiException, ContactsApiException, AssociationsApiException)
+API_EXCEPTIONS = (ObjectsApiException, PropertiesApiException, ContactsApiException, AssociationsApiException,
+                  CompaniesApiException, TicketsApiException)
 
 
 def error_message(body) -> str:
@@ -64,6 +67,9 @@ class HubSpotClient:
         self.properties, self.properties_batch = crm.properties.core_api, crm.properties.batch_api
         self.contacts = crm.contacts.basic_api
         self.associations = crm.associations.v4.batch_api
+        # Merging has no generic objects endpoint in the SDK: one basic api per type.
+        self.merges = {"tickets": crm.tickets.basic_api, "contacts": self.contacts,
+                       "companies": crm.companies.basic_api}
 
     def translate(self, exc: Exception) -> Exception | None:
         if isinstance(exc, API_EXCEPTIONS):
@@ -103,5 +109,5 @@ class HubSpotClient:
 
     def close(self) -> None:
         for api in (self.basic, self.batch, self.search, self.properties, self.properties_batch, self.contacts,
-                    self.associations):
+                    self.associations, self.merges["tickets"], self.merges["companies"]):
             api.api_client.rest_client.pool_manager.clear()

@@ -44,6 +44,9 @@ def _result(record: dict) -> dict:
     return out
 
 
+ASSOCIATION_TYPES = {"ticket": "tickets", "customer": "contacts", "organisation": "companies"}
+
+
 class HubSpotConnector:
     name = SYSTEM
     change_streams = ("ticket", "customer", "organisation", "comment")
@@ -61,6 +64,7 @@ class HubSpotConnector:
         if operation in self.batch_operations:
             return single(self.execute_batch, operation, payload, idempotency_key)
         handlers = {"add_note": lambda: self.add_note(payload, idempotency_key),
+                    "merge": lambda: self.merge(payload),
                     "archive_ticket": lambda: self.archive_ticket(payload),
                     "gdpr_delete_contact": lambda: self.gdpr_delete_contact(payload),
                     "ensure_properties": lambda: self.ensure_properties(payload)}
@@ -251,6 +255,20 @@ class HubSpotConnector:
             after = ((answer.get("paging") or {}).get("next") or {}).get("after")
             if not after:
                 return found
+
+    def merge(self, payload: dict) -> dict:
+        """``{object: ticket|customer|organisation, primary_id, merged_id}`` → HubSpot's merge endpoint. Done
+        already (the merged id now answers the primary) counts as done, so a retry after a lost answer is safe."""
+        object_type = ASSOCIATION_TYPES.get(payload.get("object"))
+        primary, merged = str(payload.get("primary_id") or ""), str(payload.get("merged_id") or "")
+        if not object_type or not primary or not merged:
+            raise PermanentError(f"{SYSTEM}.merge: payload needs object, primary_id and merged_id")
+        current = self._get(object_type, merged, None, ["hs_object_id"])
+        if current is not None and str(current.get("id")) == primary:
+            return {"id": primary, "merged": True, "already": True}
+        body = {"primaryObjectId": primary, "objectIdToMerge": merged}
+        answer = self.client.call(lambda c, o: c.merges[object_type].merge(body, **o)) or {}
+        return {"id": str(answer.get("id") or primary), "merged": True, "updated_at": answer.get("updatedAt")}
 
     def archive_ticket(self, payload: dict) -> dict:
         """Archives the ticket; HubSpot answers 204 whether or not it was still there (idempotent)."""

@@ -18,7 +18,7 @@ from hub.db import dumps
 from hub.logs import mask_pans_deep
 from hub.mappings import Mapping, load_dir, policy
 from hub.records import OBJECTS, blank, get_path, set_path
-from hub.sync import associations, echo
+from hub.sync import associations, echo, merge
 from hub.sync.conflicts import resolve
 from hub.sync.links import Links, data_of, stamps_of
 from hub.sync.models import SyncFailure, SyncRecord
@@ -75,7 +75,7 @@ class Engine:
         stamp = mapping.native_stamp(native)
         link = links.by_native(object, system, native_id)
         if mapping.is_deleted(native):
-            return self._deleted(session, links, system, object, link)
+            return self._deleted(session, links, system, object, link, native)
         # Card numbers never enter the hub's own tables (nor, from here, any other system's copy).
         reported = mask_pans_deep(mapping.to_canonical(native))
         reported["_external_id"] = mapping.native_external_id(native)
@@ -178,12 +178,15 @@ class Engine:
                 data["segment"] = person.get("segment") or data.get("segment")
             data["requester"] = requester
 
-    def _deleted(self, session, links: Links, system, object, link) -> str:
+    def _deleted(self, session, links: Links, system, object, link, native: dict | None = None) -> str:
         if link is None:
             return "skipped"
         row = links.record(object, link.canonical_id)
         if row is None or row.deleted:
             return "unchanged"
+        survivor = merge.survivor_of(self, system, object, native or {}, link.native_id) if native else None
+        if survivor:  # merged away, not deleted: the hub merges (or closes and relinks) everywhere instead
+            return merge.apply(self, session, links, system, object, link, survivor)
         row.deleted = True
         row.version += 1
         row.updated_at = clock.now()

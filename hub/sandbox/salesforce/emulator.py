@@ -15,6 +15,7 @@ from hub.sandbox.salesforce.api import Call, Reply
 from hub.sandbox.salesforce.errors import SalesforceApiError, json_parser_error, not_found
 from hub.sandbox.salesforce.outbound import OutboundMessages
 from hub.sandbox.salesforce.seeding import seed_store
+from hub.sandbox.salesforce.schema import sobject
 from hub.sandbox.salesforce.store import MultipleMatches, Store
 
 DATA = "/services/data/v<version>"
@@ -118,6 +119,7 @@ class SalesforceEmulator(Emulator):
         bp.add_url_rule("/services/<path:rest>", "unknown", self._unknown,
                         methods=["GET", "POST", "PATCH", "PUT", "DELETE"])
         bp.add_url_rule("/_sandbox/salesforce/allocation", "allocation", self._allocation, methods=["GET", "POST"])
+        bp.add_url_rule("/_sandbox/salesforce/merge", "merge", self._merge, methods=["POST"])
         bp.add_url_rule("/_sandbox/salesforce/outbound", "outbound", self._outbound,
                         methods=["GET", "POST", "DELETE"])
         bp.before_request(self._count)
@@ -216,6 +218,20 @@ class SalesforceEmulator(Emulator):
             with self.sandbox.lock:
                 self.api_max, self.api_used, self.enforce_allocation = maximum, used, True
         return _json({"max": self.api_max, "used": self.api_used, "enforced": self.enforce_allocation})
+
+    def _merge(self) -> flask.Response:
+        """``POST /_sandbox/salesforce/merge {"sobject", "master", "victims": [...]}``: a merge as a person makes it
+        in Salesforce (the REST API has no merge; it is SOAP ``merge()`` or Apex), for tests of merge propagation."""
+        body = flask.request.get_json(silent=True) or {}
+        sobj = sobject(str(body.get("sobject") or ""))
+        if sobj is None or not body.get("master") or not isinstance(body.get("victims"), list):
+            return _json({"error": "sobject, master and victims are required"}, 400)
+        try:
+            with self.sandbox.lock:
+                self.store.merge(sobj, str(body["master"]), [str(v) for v in body["victims"]])
+        except SalesforceApiError as exc:
+            return _json([{"errorCode": exc.code, "message": exc.message}], exc.status)
+        return _json({"merged": True})
 
     def _after(self, response: flask.Response) -> flask.Response:
         if flask.request.path.startswith("/services/data/"):

@@ -219,6 +219,43 @@ class Store:
                 if comment["ParentId"] == current["Id"]:
                     self.delete(SOBJECTS["casecomment"], comment["Id"])
 
+    # What a merge moves: (sObject merged, child sObject, its reference field)
+    MERGE_CHILDREN = {"Contact": (("Case", "ContactId"),),
+                      "Account": (("Contact", "AccountId"), ("Case", "AccountId")),
+                      "Case": (("CaseComment", "ParentId"),)}
+
+    def merge(self, sobj: SObjectType, master_id: str, victim_ids: list[str]) -> None:
+        """Salesforce's merge (SOAP ``merge()`` / Apex ``Database.merge``; up to two victims): the victims' related
+        records move to the master, their blank master fields are filled, and each victim is deleted with
+        ``MasterRecordId`` set to the master — which is how a merge shows in ``queryAll`` and ``getDeleted``."""
+        if sobj.name not in self.MERGE_CHILDREN:
+            raise SalesforceApiError(400, "INVALID_TYPE", f"merge is not supported for {sobj.name}")
+        if not 1 <= len(victim_ids) <= 2:
+            raise SalesforceApiError(400, "INVALID_OPERATION", "merge takes one or two records to merge")
+        with self.transaction():
+            master = self._writable(sobj, master_id)
+            for victim_id in victim_ids:
+                victim = self._writable(sobj, victim_id)
+                if victim["Id"] == master["Id"]:
+                    raise SalesforceApiError(400, "INVALID_OPERATION", "cannot merge a record with itself")
+                for child, field_name in self.MERGE_CHILDREN[sobj.name]:
+                    for row in list(self.live(child)):
+                        if row.get(field_name) == victim["Id"]:
+                            moved = dict(row)
+                            moved[field_name] = master["Id"]
+                            self._write(child, row["Id"], moved, "updated")
+                fill = {f.name: victim[f.name] for f in sobj.fields
+                        if f.updateable and not f.unique and not f.external_id and victim.get(f.name) not in (None, "")
+                        and master.get(f.name) in (None, "")}
+                now = truncate_ms(self.clock())
+                row = dict(victim)
+                row.update({"IsDeleted": True, "MasterRecordId": master["Id"], "SystemModstamp": now,
+                            "_deleted_at": now})
+                self._write(sobj.name, victim["Id"], row, "deleted")
+                if fill:
+                    self.update(sobj, master["Id"], fill)
+                master = self.rows[sobj.name][master["Id"]]
+
     def upsert(self, sobj: SObjectType, field_name: str, value: str, data: dict) -> tuple[str, bool]:
         """``(id, created)``; raises 300 ``MULTIPLE_CHOICES`` when several records match."""
         _require_object(data)

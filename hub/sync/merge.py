@@ -1,0 +1,121 @@
+"""Merge propagation: records merged in one system are merged (or closed and relinked) in the others.
+
+How each system shows a merge (the loser comes through the change stream as deleted):
+
+* Salesforce: the merged-away Contact/Account/Case is deleted with ``MasterRecordId`` = the survivor;
+* HubSpot: ``POST /crm/v3/objects/{type}/merge`` archives the merged-away record and its id keeps resolving to
+  the survivor (``GET`` by the old id answers the survivor), so an archived record whose id now reads as another
+  record was merged into it.
+
+What the hub does (``apply``, inside the page's transaction):
+
+1. the loser's canonical record ``A`` becomes a tombstone (``deleted``, ``data.merged_into = B``): a later read
+   or edit of the loser anywhere maps to it and is ignored, so it is never recreated or duplicated, and nothing
+   is deleted anywhere;
+2. the survivor ``B`` (the canonical record linked to the survivor's native id; when the hub does not know the
+   survivor, the loser's link simply moves to the survivor's id and ``A`` lives on);
+3. in each other system: if it has both ``A`` and ``B``, they are merged there — HubSpot's merge endpoint; a
+   Zendesk ticket or Salesforce Case is closed with an internal note naming the survivor (``merge_fallback``);
+   people and organisations in Zendesk and Salesforce are left as they are (their REST APIs have no merge the
+   hub can use safely) and the reason is listed with the sync failures; if it has only ``A``, that copy becomes
+   ``B``'s (the link is repointed), so ``B``'s later edits reach it by its native id.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from hub import clock
+from hub.db import dumps
+from hub.sync.links import Links, data_of
+
+log = logging.getLogger(__name__)
+NOTE = "Merged into {survivor} ({system} merge of {loser} into {survivor_native}); continue there."
+# object -> HubSpot object type for its merge endpoint
+HUBSPOT_TYPES = {"ticket": "tickets", "customer": "contacts", "organisation": "companies"}
+
+
+def survivor_of(engine, system: str, object: str, native: dict, native_id: str) -> str | None:
+    """The survivor's native id when the deleted ``native`` record was merged away, else None."""
+    if system == "salesforce":
+        master = native.get("MasterRecordId")
+        return str(master) if master and str(master) != native_id else None
+    if system == "hubspot":
+        connector = engine.hub.connectors.get(system)
+        if connector is None or object not in HUBSPOT_TYPES:
+            return None
+        try:
+            current = connector.get(object, native_id)  # a merged-away id answers the survivor
+        except Exception as exc:  # not knowing is not a merge: the delete goes ahead as before
+            log.warning("hubspot: could not tell whether %s %s was merged: %s", object, native_id, exc)
+            return None
+        found = str((current or {}).get("id") or "")
+        return found if found and found != native_id and not (current or {}).get("archived") else None
+    return None
+
+
+def apply(engine, session, links: Links, system: str, object: str, loser_link, survivor_native: str) -> str:
+    """Repoint the hub's links to the survivor and emit the merge in the other systems; returns the outcome."""
+    loser = links.record(object, loser_link.canonical_id)
+    if loser is None or loser.deleted:
+        return "unchanged"
+    survivor_link = links.by_native(object, system, survivor_native)
+    survivor = links.record(object, survivor_link.canonical_id) if survivor_link is not None else None
+    if survivor is None or survivor.deleted:
+        # The hub does not know the survivor here: it is the loser's record from now on.
+        if survivor_link is not None:
+            session.delete(survivor_link)
+            session.flush()
+        loser_link.native_id = str(survivor_native)
+        loser_link.updated_at = clock.now()
+        return "merged"
+    if survivor.canonical_id == loser.canonical_id:
+        return "unchanged"
+    for other, link in links.all_of(object, loser.canonical_id).items():
+        if other == system:
+            continue
+        kept = links.by_canonical(object, survivor.canonical_id, other)
+        if kept is None:
+            link.canonical_id = survivor.canonical_id  # the only copy there now belongs to the survivor
+            link.updated_at = clock.now()
+        elif link.native_id and kept.native_id:
+            _merge_in(engine, session, other, object, loser.canonical_id, link.native_id, kept.native_id,
+                      survivor.canonical_id, system)
+    data = data_of(loser)
+    data["merged_into"] = survivor.canonical_id
+    loser.data = dumps(data)
+    loser.deleted = True
+    loser.version += 1
+    loser.updated_at = clock.now()
+    # Plugins see the loser go away (``ticket.deleted``, SLA timers stop), with ``merged_into`` naming the survivor.
+    engine._event(session, links, object, "deleted", loser, dict(data), system, loser_link.native_id)
+    log.info("sync: %s %s merged into %s (from %s)", object, loser.canonical_id, survivor.canonical_id, system)
+    return "merged"
+
+
+def _merge_in(engine, session, system: str, object: str, loser_id: str, loser_native: str, survivor_native: str,
+              survivor_id: str, source: str) -> None:
+    from hub.sync.push import order_key
+    order = order_key(system, object, loser_id)
+    key = f"{order}:merge"
+    emit = engine.pusher._emit
+    if system == "hubspot":
+        emit(session, system, "merge", {"object": object, "primary_id": survivor_native, "merged_id": loser_native},
+             f"{key}:merge", order, kind=3)
+        return
+    if object != "ticket":
+        engine.record_failure(session, system, object, loser_native,
+                              f"merged in {source} into {survivor_id}: {system} has no API merge for this record; "
+                              f"merge {loser_native} into {survivor_native} there by hand")
+        return
+    note = NOTE.format(survivor=survivor_id, system=source, loser=loser_id, survivor_native=survivor_native)
+    if system == "zendesk":
+        emit(session, system, "add_comment", {"ticket_id": loser_native, "body": note, "public": False},
+             f"{key}:note", order, kind=3)
+        emit(session, system, "update_ticket", {"ticket_id": loser_native, "status": "solved"},
+             f"{key}:close", order, kind=3)
+    elif system == "salesforce":
+        emit(session, system, "add_case_comment", {"case_id": loser_native, "body": note, "public": False},
+             f"{key}:note", order, kind=3)
+        emit(session, system, "update_case", {"case_id": loser_native, "fields": {"Status": "Closed"}},
+             f"{key}:close", order, kind=3)

@@ -1,0 +1,100 @@
+"""Merges propagate: records merged in one system are merged (or closed with a note) in the others, the hub's
+links follow the survivor, and later edits never recreate the merged-away record nor delete anything."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+
+from hub.sync import run_pass
+from tests.e2e.sync_support import (
+    SF_API, TICKET_FIELDS, _call, converge, hs_tickets, hs_update, make_sync_hub, sf_query, start_in_thread,
+    zd_comments, zd_create, zd_tickets, zd_update,
+)
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def running():
+    sandbox = start_in_thread(port=0)
+    yield sandbox
+    sandbox.stop()
+
+
+@pytest.fixture
+def url(running):
+    running.sandbox.reset()
+    return running.url
+
+
+@pytest.fixture
+def hub(make_hub, url):
+    hub = make_sync_hub(make_hub, url)
+    hub.connectors["zendesk"].execute("ensure_ticket_fields", {"fields": TICKET_FIELDS}, "fields")
+    run_pass(hub)
+    return hub
+
+
+def zd_ticket(url, ticket_id) -> dict:
+    return _call("GET", f"{url}/api/v2/tickets/{ticket_id}.json", "sandbox-token")["ticket"]
+
+
+def test_a_hubspot_ticket_merge_closes_the_loser_elsewhere_and_is_never_undone(url, hub):
+    keep = zd_create(url, "Card declined", "My card was declined.", "ada@example.org", "Ada Lovelace")
+    lose = zd_create(url, "Card declined again", "Still declined.", "ada@example.org", "Ada Lovelace")
+    converge(hub, url)
+    by_subject = {t["properties"]["subject"]: t for t in hs_tickets(url)}
+    _call("POST", f"{url}/crm/v3/objects/tickets/merge", "sandbox-token", json={
+        "primaryObjectId": by_subject["Card declined"]["id"],
+        "objectIdToMerge": by_subject["Card declined again"]["id"]})
+    converge(hub, url)
+
+    # Zendesk and Salesforce have no ticket merge the hub can call: the loser is closed with an internal note.
+    loser = zd_ticket(url, lose["id"])
+    assert loser["status"] == "solved"
+    notes = [(c["body"], c["public"]) for c in zd_comments(url, lose["id"])[1:]]
+    assert len(notes) == 1 and notes[0][0].startswith("Merged into") and notes[0][1] is False
+    assert zd_ticket(url, keep["id"])["status"] != "solved"
+    cases = {c["Subject"]: c for c in sf_query(url, "SELECT Id, Subject, Status, IsDeleted FROM Case")}
+    assert cases["Card declined again"]["Status"] == "Closed" and not cases["Card declined again"]["IsDeleted"]
+    assert cases["Card declined"]["Status"] != "Closed"
+    sf_notes = sf_query(url, "SELECT CommentBody, IsPublished FROM CaseComment WHERE ParentId = "
+                             f"'{cases['Card declined again']['Id']}'")
+    assert [(n["CommentBody"].startswith("Merged into"), n["IsPublished"]) for n in sf_notes] == [(True, False)]
+
+    # Later edits: the survivor's reach the others; the loser's never bring it back in HubSpot.
+    time.sleep(1.1)
+    hs_update(url, by_subject["Card declined"]["id"], {"subject": "Card declined (merged)"})
+    zd_update(url, lose["id"], comment={"body": "Customer wrote again on the old ticket.", "public": True})
+    converge(hub, url)
+    converge(hub, url)
+    assert zd_ticket(url, keep["id"])["subject"] == "Card declined (merged)"
+    assert [t["properties"]["subject"] for t in hs_tickets(url)] == ["Card declined (merged)"]
+    assert len(zd_tickets(url)) == 2 and len(sf_query(url, "SELECT Id FROM Case")) == 2
+    assert not any(c["IsDeleted"] for c in sf_query(url, "SELECT IsDeleted FROM Case"))
+
+
+def test_a_salesforce_contact_merge_merges_the_hubspot_contacts(url, hub):
+    for email, name in (("grace@example.org", "Grace Hopper"), ("g.hopper@example.org", "Grace B. Hopper")):
+        _call("POST", f"{url}/api/v2/users.json", "sandbox-token",
+              json={"user": {"name": name, "email": email, "role": "end-user"}})
+    converge(hub, url)
+    contacts = {c["Email"]: c for c in sf_query(url, "SELECT Id, Email FROM Contact")}
+    assert len(contacts) == 2
+    requests.post(f"{url}/_sandbox/salesforce/merge", timeout=10, json={
+        "sobject": "Contact", "master": contacts["grace@example.org"]["Id"],
+        "victims": [contacts["g.hopper@example.org"]["Id"]]}).raise_for_status()
+    [victim] = sf_query(url, f"SELECT IsDeleted, MasterRecordId FROM Contact WHERE Id = "
+                             f"'{contacts['g.hopper@example.org']['Id']}'")
+    assert victim["IsDeleted"] and victim["MasterRecordId"] == contacts["grace@example.org"]["Id"]
+    converge(hub, url)
+    found = _call("GET", f"{url}/crm/v3/objects/contacts", "sandbox-token", params={"properties": "email"})["results"]
+    assert [c["properties"]["email"] for c in found] == ["grace@example.org"]
+    # Zendesk users are not merged by the hub (no API merge it uses): both stay, nothing is deleted.
+    users = _call("GET", f"{url}/api/v2/users.json", "sandbox-token")["users"]
+    assert {"grace@example.org", "g.hopper@example.org"} <= {u["email"] for u in users}
+    converge(hub, url)
+    assert len(_call("GET", f"{url}/crm/v3/objects/contacts", "sandbox-token")["results"]) == 1
