@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.orm import Session
 
 from hub import clock, wakeups
 from hub.db import DeadLetter, InboxEvent, OutboxAction, PluginState, dumps
@@ -243,32 +243,31 @@ def backoff_delay(attempt: int, base: float, cap: float, retry_after: float | No
 
 
 def _claim(hub, model, owner: str, limit: int = 1, system: str | None = None, operation: str | None = None):
-    """Lease up to ``limit`` ready rows (oldest first; an outbox row waits for earlier rows of its order key)."""
+    """Lease up to ``limit`` ready rows (oldest first; an outbox row waits for earlier rows of its order key).
+
+    One ``UPDATE … WHERE id IN (SELECT … LIMIT n [FOR UPDATE SKIP LOCKED]) RETURNING …`` and its commit: the
+    lease (owner, expiry, attempt count) is durable before the work starts. Returns the rows, oldest first.
+    """
     now = clock.now()
-    lease = timedelta(seconds=hub.settings.workers.lease_seconds)
+    table = model.__table__
+    ready = select(table.c.id).where(
+        table.c.status == "pending", table.c.available_at <= now,
+        or_(table.c.leased_until.is_(None), table.c.leased_until < now),
+    ).order_by(table.c.id).limit(limit)
+    if model is OutboxAction:
+        earlier = table.alias("earlier")
+        ready = ready.where(~exists().where(and_(
+            earlier.c.order_key == table.c.order_key, earlier.c.id < table.c.id, earlier.c.status == "pending")))
+        if system is not None:
+            ready = ready.where(table.c.system == system, table.c.operation == operation)
+    if not hub.db.is_sqlite:
+        ready = ready.with_for_update(skip_locked=True)
+    lease = update(table).where(table.c.id.in_(ready.scalar_subquery())).values(
+        leased_until=now + timedelta(seconds=hub.settings.workers.lease_seconds), lease_owner=owner,
+        attempts=table.c.attempts + 1).returning(*table.c)
     with hub.db.session() as session:
-        query = select(model).where(
-            model.status == "pending", model.available_at <= now,
-            or_(model.leased_until.is_(None), model.leased_until < now),
-        ).order_by(model.id).limit(limit)
-        if model is OutboxAction:
-            earlier = aliased(OutboxAction)
-            query = query.where(~exists().where(and_(
-                earlier.order_key == OutboxAction.order_key, earlier.id < OutboxAction.id,
-                earlier.status == "pending")))
-            if system is not None:
-                query = query.where(OutboxAction.system == system, OutboxAction.operation == operation)
-        if not hub.db.is_sqlite:
-            query = query.with_for_update(skip_locked=True)
-        rows = session.execute(query).scalars().all()
-        for row in rows:
-            row.leased_until = now + lease
-            row.lease_owner = owner
-            row.attempts += 1
-        session.flush()
-        for row in rows:
-            session.expunge(row)
-        return rows
+        rows = session.execute(lease).all()
+    return sorted(rows, key=lambda row: row.id)
 
 
 def _still_ours(session: Session, hub, model, row_id: int, owner: str):
