@@ -42,20 +42,41 @@ def make_celery(url: str) -> Celery:
 
 
 class _Publisher:
-    """Sends at most one wake-up per channel per interval (a burst of webhooks is one hint)."""
+    """Sends at most one wake-up per channel per interval (a burst of webhooks is one hint), and one more at the
+    end of the interval when hints were held back in it — so the last event of a burst never waits for a
+    worker's poll."""
 
     def __init__(self, app: Celery, interval: float = 0.05):
         self.app = app
         self.interval = interval
         self.last: dict[str, float] = {}
+        self.trailing: dict[str, threading.Timer] = {}
         self.lock = threading.Lock()
 
     def __call__(self, channel: str) -> None:
         now = time.monotonic()
         with self.lock:
-            if now - self.last.get(channel, 0) < self.interval:
+            held = self.interval - (now - self.last.get(channel, float("-inf")))
+            if held > 0:
+                if channel not in self.trailing:
+                    timer = threading.Timer(held, self._trail, args=(channel,))
+                    timer.daemon = True
+                    self.trailing[channel] = timer
+                    timer.start()
                 return
             self.last[channel] = now
+        self._send(channel)
+
+    def _trail(self, channel: str) -> None:
+        with self.lock:
+            self.trailing.pop(channel, None)
+            self.last[channel] = time.monotonic()
+        try:
+            self._send(channel)
+        except Exception as exc:  # only a hint: polling still finds the work
+            log.warning("wake-up via broker failed: %s", exc)
+
+    def _send(self, channel: str) -> None:
         self.app.send_task(WAKE_TASK, args=[channel], queue=QUEUE)
 
 
