@@ -7,6 +7,7 @@ being skipped. Deleted tickets stay in the stream with ``status: "deleted"``.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 import flask
@@ -156,3 +157,87 @@ def register(bp: flask.Blueprint, emu: "ZendeskEmulator") -> None:
     def organizations_by_time():
         emu.check_incremental_limit()
         return time_export(emu.state, "organization", "organizations")
+
+    register_events(bp, emu)
+
+
+# -- Incremental Ticket Event Export ------------------------------------------------------------------------------
+# ``GET /api/v2/incremental/ticket_events.json?start_time=…[&include=comment_events]``: one event per ticket
+# audit, oldest first, time-based pagination. Field changes are child events named by the field; a comment is
+# only ``comment_present``/``comment_public`` unless the ``comment_events`` sideload asks for the comment itself.
+# Like Zendesk, the most recent minute is never exported (its audits may still be written).
+
+EVENT_LAG_SECONDS = 60
+VIA_NAMES = {"api": "Web service", "email": "Mail", "web": "Web form", "mobile": "Mobile", "chat": "Chat",
+             "voice": "Voice", "rule": "Rule", "sample_ticket": "Sample ticket"}
+
+
+def _via_name(via: dict | None) -> str:
+    channel = (via or {}).get("channel") or "api"
+    return VIA_NAMES.get(channel, channel.replace("_", " ").capitalize())
+
+
+@functools.lru_cache(maxsize=65536)
+def _epoch_of(stamp: str) -> int:
+    from hub.clock import parse_time
+    return int(parse_time(stamp).timestamp())
+
+
+def _child_event(audit: dict, event: dict, comments: bool) -> dict:
+    via = _via_name(audit.get("via"))
+    base = {"id": event["id"], "via": via, "via_reference_id": None}
+    kind = event["type"]
+    if kind == "Comment":
+        if not comments:
+            return {**base, "comment_present": True, "comment_public": bool(event.get("public")),
+                    "event_type": "Comment"}
+        from hub.sandbox.zendesk.comments import present_attachment
+        return {**base, "via": audit.get("via"), "type": "Comment", "author_id": event["author_id"],
+                "body": event["body"], "html_body": event["html_body"], "plain_body": event["plain_body"],
+                "public": bool(event["public"]),
+                "attachments": [present_attachment(a) for a in event.get("attachments") or []],
+                "audit_id": audit["id"], "created_at": audit["created_at"], "event_type": "Comment"}
+    out = {**base, event["field_name"]: event.get("value"), "event_type": kind}
+    if kind == "Change":
+        out["previous_value"] = event.get("previous_value")
+    return out
+
+
+def present_ticket_event(audit: dict, comments: bool) -> dict:
+    return {"id": audit["id"], "ticket_id": audit["ticket_id"], "timestamp": _epoch_of(audit["created_at"]),
+            "created_at": audit["created_at"], "updater_id": audit["author_id"], "via": _via_name(audit.get("via")),
+            "system": dict((audit.get("metadata") or {}).get("system") or {}),
+            "metadata": dict(audit.get("metadata") or {}), "event_type": "Audit",
+            "merged_ticket_ids": [],
+            "child_events": [_child_event(audit, e, comments) for e in audit["events"]]}
+
+
+def ticket_event_export(state: ZendeskState) -> dict:
+    import heapq
+    start = _start_time()
+    per_page = _per_page()
+    include = {part.strip() for part in flask.request.args.get("include", "").split(",") if part.strip()}
+    horizon = int(state.now().timestamp()) - EVENT_LAG_SECONDS  # exported: audits stamped before this second
+    exportable = [(_epoch_of(a["created_at"]), a["id"], a) for audits in state.audits.values() for a in audits]
+    exportable = [item for item in exportable if start <= item[0] < horizon]
+    page = heapq.nsmallest(per_page, exportable, key=lambda item: (item[0], item[1]))
+    more = len(exportable) > len(page)
+    if page and more and page[-1][0] == start:
+        # Every item of the page shares start_time's second: the export could never move past it, so Zendesk
+        # returns that whole second (a page may then exceed per_page) and the next page starts after it.
+        page = sorted((item for item in exportable if item[0] == start), key=lambda item: (item[0], item[1]))
+        more = any(item[0] > start for item in exportable)
+        end_time = start + 1
+    else:
+        end_time = page[-1][0] if page else start
+    events = [present_ticket_event(a, "comment_events" in include) for _, _, a in page]
+    keep = {k: v for k, v in flask.request.args.items() if k in ("per_page", "include")}
+    return {"ticket_events": events, "count": len(events), "end_of_stream": not more, "end_time": end_time,
+            "next_page": absolute_url(flask.request.path, {**keep, "start_time": end_time})}
+
+
+def register_events(bp: flask.Blueprint, emu: "ZendeskEmulator") -> None:
+    @emu.route(bp, "/api/v2/incremental/ticket_events.json", methods=["GET"])
+    def ticket_events():
+        emu.check_incremental_limit()
+        return ticket_event_export(emu.state)

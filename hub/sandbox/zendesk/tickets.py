@@ -176,7 +176,8 @@ def create_ticket(state: ZendeskState, data: dict, actor_id: int, channel: str =
     return WriteResult(ticket, audit.save(), events)
 
 
-def update_ticket(state: ZendeskState, ticket_id: int, data: dict, actor_id: int) -> WriteResult:
+def update_ticket(state: ZendeskState, ticket_id: int, data: dict, actor_id: int, at=None) -> WriteResult:
+    """``at``: when the change happened, for seeded history (default: now)."""
     ticket = get_live(state, ticket_id)
     if ticket["status"] == "closed":
         raise record_invalid({"status": [{"description": "Status: closed prevents ticket update",
@@ -205,7 +206,7 @@ def update_ticket(state: ZendeskState, ticket_id: int, data: dict, actor_id: int
     if ticket["status"] == "new" and values.get("assignee_id") and "status" not in values:
         values["status"] = "open"
 
-    audit = AuditBuilder(state, ticket_id, actor_id)
+    audit = AuditBuilder(state, ticket_id, actor_id, at=at)
     events: list[tuple[str, dict]] = []
     for key, field_name, suffix in SCALARS:
         if key in values and values[key] != ticket[key]:
@@ -234,7 +235,7 @@ def update_ticket(state: ZendeskState, ticket_id: int, data: dict, actor_id: int
             ticket[key] = list(data[key] or [])
     comment_data = data.get("comment")
     if comment_data and (comment_data.get("body") or comment_data.get("html_body")):
-        comment = new_comment(state, ticket_id, comment_data, actor_id, audit.id)
+        comment = new_comment(state, ticket_id, comment_data, actor_id, audit.id, at=at)
         audit.comment(comment)
         author = state.users.get(comment["author_id"]) or {}
         events.append(("ticket.comment_added", {"comment": {
@@ -242,7 +243,7 @@ def update_ticket(state: ZendeskState, ticket_id: int, data: dict, actor_id: int
             "author": {"id": str(comment["author_id"]), "is_staff": author.get("role") != "end-user",
                        "name": author.get("name")}}}))
     if audit.audit["events"]:
-        when = state.touch("ticket", ticket_id)
+        when = state.touch("ticket", ticket_id, at)
         ticket["updated_at"] = ts(when)
         ticket["generated_timestamp"] = int(when.timestamp())
         audit.audit["created_at"] = ts(when)
