@@ -10,7 +10,7 @@ from zenpy.lib.api_objects import Comment, Organization, Ticket, User
 from connectors.zendesk import batch
 from connectors.zendesk.client import ZendeskClient
 from connectors.zendesk.fields import Directory
-from connectors.zendesk.streams import STREAMS, Reader
+from connectors.zendesk.streams import STREAMS, CommentPage, Reader, comment_events
 from hub.batching import in_chunks, outcome_of
 from hub.errors import PermanentError
 
@@ -261,6 +261,10 @@ class ZendeskConnector:
 
     def read_comments(self, ticket_id) -> list[dict]:
         return [c for page in self.client.pages(f"tickets/{int(ticket_id)}/comments.json", "comments") for c in page]
+
+    def read_comment_events(self, start_time: int) -> Iterator[CommentPage]:
+        """Comments of many tickets per request since ``start_time`` (see ``streams.comment_events``)."""
+        return comment_events(self.client, start_time)
 
     def get(self, object: str, id) -> dict | None:
         path, key = self._object_path(object)
