@@ -141,7 +141,9 @@ def sweep(hub, engine, systems=None) -> int:
             if not rows:
                 return sent
             last_id = rows[-1].id
+            Links.start_cache(session)  # the chunk's records in one query; requesters looked up once each
             links = Links(session)
+            links.prefetch_records((link.object, link.canonical_id) for link in rows)
             for link in rows:
                 if link.native_id is None:
                     continue  # the record itself is still being written there

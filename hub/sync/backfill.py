@@ -16,7 +16,9 @@ from hub import clock
 from hub.errors import DeskbridgeError
 from hub.sync import associations, comment_stream, cursors
 from hub.sync.adapters import Adapter
-from hub.sync.engine import Engine
+from hub.sync.comment_feed import MIN_TICKETS, CommentFeed, epoch
+from hub.sync.engine import PAGE_EVENTS, Engine, store_sync_event
+from hub.sync.links import Links
 from hub.sync.models import SyncFailure, SyncLink
 
 log = logging.getLogger(__name__)
@@ -33,7 +35,7 @@ def run_pass(hub, system: str | None = None, backfill: bool = False, progress: b
             raise DeskbridgeError(f"no connected system {system!r} with mappings (connected: "
                                   f"{', '.join(systems) or 'none'})")
         systems = [system]
-    bar = _bar(progress)
+    bar = progress if hasattr(progress, "update") else _bar(progress)  # a bar-like object, or True for tqdm
     started = time.monotonic()
     report: dict = {"started_at": clock.isoformat(clock.now()), "backfill": backfill, "systems": {}}
     try:
@@ -71,11 +73,12 @@ def sync_object(hub, engine: Engine, system: str, object: str, backfill: bool, b
     # History without its comments, if so configured: one comment read per old ticket is what bounds a
     # backfill (the vendor's per-minute limit); comments then sync for tickets that change from now on.
     history_only = backfill and cursor is None and not _config(hub).backfill_comments
+    feeds = Feeds(hub, system, object, cursor, backfill)
     try:
         pages = connector.read_changes(object, cursor, backfill=backfill)
         for page, next_cursor in pages:
             page = adapter.prepare(object, list(page))
-            comments = {} if history_only else _comments(hub, engine, adapter, system, object, page)
+            comments = {} if history_only else _comments(hub, engine, adapter, system, object, page, feeds)
             store_page(hub, engine, system, object, page, next_cursor, comments, counts)
             counts["pages"] += 1
             if bar is not None:
@@ -87,40 +90,130 @@ def sync_object(hub, engine: Engine, system: str, object: str, backfill: bool, b
         log.warning("sync %s %s stopped: %s", system, object, exc)
         counts["stream_errors"] += 1
         _stream_failure(hub, system, object, str(exc))
+    finally:
+        feeds.close()
     return counts
 
 
 def store_page(hub, engine: Engine, system: str, object: str, page: list[dict], next_cursor: dict,
                comments: dict[str, list[dict]], counts: Counter) -> None:
-    mapping = engine.mappings[(system, object)]
+    """The page's records and the cursor after them, in one transaction.
+
+    First all at once (no savepoint per record, the page's rows written together); if any record fails, that
+    transaction is rolled back whole and the page is stored again record by record, each in its own savepoint,
+    so one bad record never blocks the others and its reason is kept.
+    """
+    if len(page) > 1:
+        found: Counter = Counter()
+        try:
+            with hub.db.session() as session:
+                _apply_page(hub, session, engine, system, object, page, next_cursor, comments, found, careful=False)
+        except Exception as exc:
+            log.info("sync %s %s: a page of %d is stored record by record (%s: %s)", system, object, len(page),
+                     type(exc).__name__, exc)
+        else:
+            counts.update(found)
+            return
     with hub.db.session() as session:
-        failures = session.execute(select(SyncFailure.id).where(
-            SyncFailure.system == system, SyncFailure.object == object).limit(1)).first() is not None
-        for native in page:
-            native_id = mapping.native_id(native) or "?"
-            try:
-                with session.begin_nested():
-                    outcome = engine.apply_record(session, system, object, native, comments.get(native_id))
-                engine.pusher.accept(session)
-                if failures:
-                    _clear_failure(session, system, object, native_id)
-            except Exception as exc:  # one bad record never blocks the stream; its reason is kept
-                log.warning("sync %s %s %s failed: %s", system, object, native_id, exc)
-                engine.pusher.discard(session)
-                engine.record_failure(session, system, object, native_id, f"{type(exc).__name__}: {exc}")
-                outcome = "failed"
+        _apply_page(hub, session, engine, system, object, page, next_cursor, comments, counts, careful=True)
+
+
+def _apply_page(hub, session, engine: Engine, system: str, object: str, page: list[dict], next_cursor: dict,
+                comments: dict[str, list[dict]], counts: Counter, careful: bool) -> None:
+    mapping = engine.mappings[(system, object)]
+    failures = session.execute(select(SyncFailure.id).where(
+        SyncFailure.system == system, SyncFailure.object == object).limit(1)).first() is not None
+    _prefetch(session, engine, system, object, page, comments)
+    events = session.info[PAGE_EVENTS] = []
+    for native in page:
+        native_id = mapping.native_id(native) or "?"
+        if not careful:
+            outcome = engine.apply_record(session, system, object, native, comments.get(native_id))
+            engine.pusher.accept(session)
+            if failures:
+                _clear_failure(session, system, object, native_id)
             counts[outcome] += 1
-        engine.pusher.flush(session)
-        cursors.save(session, system, object, next_cursor)
+            continue
+        held = len(events)
+        try:
+            with session.begin_nested():
+                outcome = engine.apply_record(session, system, object, native, comments.get(native_id))
+            engine.pusher.accept(session)
+            if failures:
+                _clear_failure(session, system, object, native_id)
+        except Exception as exc:  # one bad record never blocks the stream; its reason is kept
+            log.warning("sync %s %s %s failed: %s", system, object, native_id, exc)
+            engine.pusher.discard(session)
+            del events[held:]
+            Links.start_cache(session)  # what the rolled-back record wrote must not be remembered
+            engine.record_failure(session, system, object, native_id, f"{type(exc).__name__}: {exc}")
+            outcome = "failed"
+        counts[outcome] += 1
+    engine.pusher.flush(session)
+    Links.drop_cache(session)
+    session.info.pop(PAGE_EVENTS, None)
+    for event_id, event_type, payload in events:
+        store_sync_event(session, event_id, event_type, payload)
+    cursors.save(session, system, object, next_cursor)
 
 
-def _comments(hub, engine: Engine, adapter: Adapter, system: str, object: str, page: list[dict]
-              ) -> dict[str, list[dict]]:
+def _prefetch(session, engine: Engine, system: str, object: str, page: list[dict],
+              comments: dict[str, list[dict]]) -> None:
+    """Everything the page's records will look up, in a few queries instead of several per record: their links
+    and canonical records, their requesters' customer records, their comments' links."""
+    links = Links(session)
+    links.start_cache(session)
+    links = Links(session)
+    mapping = engine.mappings[(system, object)]
+    links.prefetch(object, system, [mapping.native_id(native) for native in page])
+    if object == "ticket":
+        links.prefetch_emails("customer", [(native.get("requester") or {}).get("email") for native in page
+                                           if isinstance(native.get("requester"), dict)])
+    comment_mapping = engine.mapping(system, "comment")
+    if comment_mapping is not None and comments:
+        links.prefetch("comment", system, [comment_mapping.native_id(c) for found in comments.values()
+                                           for c in found])
+
+
+class Feeds:
+    """The pass's bulk comment reader, started at the first page that needs many comment reads."""
+
+    def __init__(self, hub, system: str, object: str, cursor: dict | None, backfill: bool):
+        self.hub, self.system, self.object = hub, system, object
+        self.feed: CommentFeed | None = None
+        if cursor is None:
+            self.start, self.resumed_at = (0, None) if backfill else (None, None)
+        else:
+            # Tickets stored before this pass have their comments up to the cursor: start a little before it.
+            self.resumed_at = epoch(cursor.get("updated_at"))
+            self.start = None if self.resumed_at is None else max(0, self.resumed_at - 60)
+
+    def get(self, connector, needed: int) -> CommentFeed | None:
+        if self.feed is None and self.start is not None and needed >= MIN_TICKETS and hasattr(
+                connector, "read_comment_events"):
+            self.feed = CommentFeed(connector, self.start, self.resumed_at, known=self.known)
+        return self.feed
+
+    def known(self, native_ids: list[str]) -> set[str]:
+        with self.hub.db.session() as session:
+            return set(session.execute(select(SyncLink.native_id).where(
+                SyncLink.object == self.object, SyncLink.system == self.system,
+                SyncLink.native_id.in_(native_ids))).scalars())
+
+    def close(self) -> None:
+        if self.feed is not None:
+            self.feed.close()
+
+
+def _comments(hub, engine: Engine, adapter: Adapter, system: str, object: str, page: list[dict],
+              feeds: Feeds | None = None) -> dict[str, list[dict]]:
     """Comments of the page's tickets that someone other than the hub may have changed (read before the
-    write transaction, so no vendor call holds the database)."""
+    write transaction, so no vendor call holds the database): from the bulk comment export when the page needs
+    many, one request per ticket otherwise and for tickets the export cannot vouch for."""
     if object != "ticket" or engine.mapping(system, "comment") is None:
         return {}
-    read = getattr(hub.connectors[system], "read_comments", None)
+    connector = hub.connectors[system]
+    read = getattr(connector, "read_comments", None)
     if read is None:
         return {}
     mapping = engine.mappings[(system, object)]
@@ -128,18 +221,33 @@ def _comments(hub, engine: Engine, adapter: Adapter, system: str, object: str, p
     for native in page:
         native_id = mapping.native_id(native)
         if native_id and not mapping.is_deleted(native) and mapping.wanted(native):
-            wanted[native_id] = mapping.native_stamp(native)
+            wanted[native_id] = native
+        elif native_id and feeds is not None and feeds.feed is not None:
+            feeds.feed.forget(native_id)
     if not wanted:
         return {}
     with hub.db.session() as session:
         own = {row.native_id: row.written_stamp for row in session.execute(select(SyncLink).where(
             SyncLink.object == object, SyncLink.system == system, SyncLink.native_id.in_(list(wanted)))).scalars()}
-    found = {}
-    for native_id, stamp in wanted.items():
+    needed = {}
+    for native_id, native in wanted.items():
+        stamp = mapping.native_stamp(native)
         if stamp and own.get(native_id) == stamp:
+            if feeds is not None and feeds.feed is not None:
+                feeds.feed.forget(native_id)
             continue  # still the version the hub wrote: nobody has commented since
-        # A failed read stops the stream before this page is stored, so the page is read again next pass.
-        found[native_id] = adapter.prepare("comment", list(read(native_id)))
+        needed[native_id] = native
+    feed = feeds.get(connector, len(needed)) if feeds is not None and needed else None
+    if feed is not None:
+        feed.advance(max((epoch(mapping.native_stamp(n)) or 0) for n in needed.values()))
+    found = {}
+    for native_id, native in needed.items():
+        comments = None if feed is None else feed.comments_of(
+            native_id, native.get("created_at"), mapping.native_stamp(native), known=native_id in own)
+        if comments is None:
+            # A failed read stops the stream before this page is stored, so the page is read again next pass.
+            comments = read(native_id)
+        found[native_id] = adapter.prepare("comment", list(comments))
     return found
 
 

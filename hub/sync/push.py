@@ -76,15 +76,17 @@ class Pusher:
         """Add the page's writes to the outbox grouped by system — record writes, then comments, then deletes —
         so the outbox leases whole vendor batches; each record's own writes keep their order."""
         self.accept(session)
-        queued = session.info.pop("sync_page_writes", {}).values()
+        queued = sorted(session.info.pop("sync_page_writes", {}).values(), key=lambda w: (w[1], w[0], w[2]))
         context = EventContext(self.hub, session, origin=ORIGIN)
+        outcomes = context.emit_many([{"system": system, "operation": operation, "payload": payload, "key": key,
+                                       "order_key": order} for _, system, operation, payload, key, order in queued])
         added = 0
-        for kind, system, operation, payload, key, order in sorted(queued, key=lambda w: (w[1], w[0], w[2])):
-            try:
-                added += bool(context.emit(system, operation, payload, key, order_key=order))
-            except ActionRefused as exc:  # a policy plugin said no: shown with the sync failures, not retried
+        for (_, system, operation, _, key, _), outcome in zip(queued, outcomes):
+            if isinstance(outcome, ActionRefused):  # a policy plugin said no: shown with the sync failures
                 from hub.sync.engine import Engine
-                Engine.record_failure(session, system, operation, key, f"refused: {exc}")
+                Engine.record_failure(session, system, operation, key, f"refused: {outcome}")
+            else:
+                added += bool(outcome)
         return added
 
     @staticmethod

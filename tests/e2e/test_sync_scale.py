@@ -1,11 +1,14 @@
-"""1,000 Zendesk tickets appear exactly once as Salesforce Cases and HubSpot tickets (slow)."""
+"""1,000 Zendesk tickets appear exactly once as Salesforce Cases and HubSpot tickets; a backfill reads comment
+history in bulk (the ticket event export), one request per ticket only where the export cannot vouch (slow)."""
 
 from __future__ import annotations
 
 import pytest
 
 from hub.sync import run_pass
-from tests.e2e.sync_support import TICKET_FIELDS, converge, hs_tickets, make_sync_hub, sf_query, start_in_thread
+from tests.e2e.sync_support import (
+    TICKET_FIELDS, converge, drain, hs_notes, hs_tickets, make_sync_hub, sf_query, start_in_thread, stats,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 N = 1000
@@ -40,5 +43,82 @@ def test_a_thousand_tickets_arrive_once_each(make_hub):
             "Medium", "p7@example.org")
         tickets = hs_tickets(running.url)
         assert len(tickets) == N and len({t["properties"]["deskbridge_id"] for t in tickets}) == N
+    finally:
+        running.stop()
+
+
+def seed_history(running, count: int, replies: bool = True, who: str = "old") -> list[int]:
+    """``count`` tickets filed over the past day, each then answered in public and noted internally."""
+    from datetime import timedelta
+
+    from hub.sandbox.zendesk import people, tickets
+    with running.sandbox.lock:
+        state = running.sandbox.emulators["zendesk"].state
+        users = [people.create_user(state, {"name": f"{who} {i}", "email": f"{who}{i}@example.org",
+                                            "role": "end-user"}) for i in range(5)]
+        start = state.now().replace(microsecond=0) - timedelta(days=1)
+        ids = [tickets.create_ticket(state, {"subject": f"{who} {i}", "comment": {"body": f"{who} body {i}"}},
+                                     users[i % 5]["id"], channel="email", notify=False,
+                                     at=start + timedelta(seconds=20 * i)).ticket["id"] for i in range(count)]
+        for i, ticket_id in enumerate(ids if replies else []):
+            tickets.update_ticket(state, ticket_id, {"comment": {"body": f"Reply {i}", "public": True}},
+                                  state.agent_id)
+            tickets.update_ticket(state, ticket_id, {"comment": {"body": f"Note {i}", "public": False}},
+                                  state.agent_id)
+    return ids
+
+
+def comment_reads(url: str) -> tuple[int, int]:
+    routes = stats(url)["zendesk"]["by_route"]
+    return (routes.get("GET /api/v2/tickets/<int:ticket_id>/comments.json", 0),
+            routes.get("GET /api/v2/incremental/ticket_events.json", 0))
+
+
+def test_a_backfill_reads_comment_history_in_bulk_and_keeps_internal_notes_internal(make_hub):
+    running = start_in_thread(port=0)
+    try:
+        hub = make_sync_hub(make_hub, running.url)
+        hub.connectors["zendesk"].execute("ensure_ticket_fields", {"fields": TICKET_FIELDS}, "fields")
+        ids = seed_history(running, 40)
+        running.sandbox.advance_clock(120)  # Zendesk exports no event of the last minute
+        report = run_pass(hub, system="zendesk", backfill=True)
+        assert report["systems"]["zendesk"]["ticket"]["created"] == 40
+        per_ticket, bulk = comment_reads(running.url)
+        assert per_ticket == 0 and bulk == 1  # one export page holds all 120 comments
+        drain(hub)
+        cases = {c["Subject"]: c["Id"] for c in sf_query(running.url, "SELECT Id, Subject FROM Case")}
+        assert len(cases) == 40
+        comments = sf_query(running.url, "SELECT CommentBody, IsPublished FROM CaseComment WHERE ParentId = "
+                                         f"'{cases['old 17']}'")
+        assert sorted((c["CommentBody"].split("\n")[0], c["IsPublished"]) for c in comments) == [
+            ("Note 17", False), ("Reply 17", True)]
+        hs = {t["properties"]["subject"]: t["id"] for t in hs_tickets(running.url)}
+        notes = hs_notes(running.url, hs["old 17"])
+        assert sorted(n["properties"]["hs_note_body"].split("\n")[0] for n in notes) == ["Note 17", "Reply 17"]
+        assert len(sf_query(running.url, "SELECT Id FROM CaseComment")) == 2 * len(ids)  # descriptions not doubled
+    finally:
+        running.stop()
+
+
+def test_tickets_the_export_has_not_reached_yet_are_read_one_by_one(make_hub):
+    running = start_in_thread(port=0)
+    try:
+        hub = make_sync_hub(make_hub, running.url)
+        hub.connectors["zendesk"].execute("ensure_ticket_fields", {"fields": TICKET_FIELDS}, "fields")
+        seed_history(running, 60, replies=False)
+        recent = seed_history(running, 3, replies=False, who="recent")  # created a day ago …
+        from hub.sandbox.zendesk import tickets
+        with running.sandbox.lock:  # … and answered just now: the export withholds the last minute
+            state = running.sandbox.emulators["zendesk"].state
+            for ticket_id in recent:
+                tickets.update_ticket(state, ticket_id, {"comment": {"body": "Just now", "public": True}},
+                                      state.agent_id)
+        run_pass(hub, system="zendesk", backfill=True)
+        per_ticket, bulk = comment_reads(running.url)
+        assert per_ticket == 3 and bulk >= 1
+        drain(hub)
+        assert len(sf_query(running.url, "SELECT Id FROM Case")) == 63
+        just_now = sf_query(running.url, "SELECT ParentId FROM CaseComment WHERE CommentBody LIKE 'Just now%'")
+        assert len({c["ParentId"] for c in just_now}) == 3
     finally:
         running.stop()
