@@ -364,8 +364,16 @@ def _enrich(hub, event: Event) -> tuple[Event, Exception | None]:
         return event, exc
 
 
-def process_next_event(hub, owner: str, batch: int = 16) -> bool:
-    """Process up to ``batch`` ready inbox events. Returns False when there was nothing to do.
+BATCH = 16  # rows a worker leases at once
+
+
+def process_next_event(hub, owner: str, batch: int = BATCH) -> bool:
+    """Process up to ``batch`` ready inbox events. Returns False when there was nothing to do."""
+    return process_events(hub, owner, batch) > 0
+
+
+def process_events(hub, owner: str, batch: int = BATCH) -> int:
+    """Process up to ``batch`` ready inbox events; returns how many were leased (0: nothing to do).
 
     The events are leased in one transaction, enriched outside any transaction and concurrently (enrichment
     may read remote systems; one slow read does not hold back the rest of the batch), then processed in one transaction with a savepoint each: a failing event rolls back alone and is
@@ -373,7 +381,7 @@ def process_next_event(hub, owner: str, batch: int = 16) -> bool:
     """
     rows = _claim(hub, InboxEvent, owner, limit=batch)
     if not rows:
-        return False
+        return 0
     events = fan_out(hub, [(_enrich, hub, _event_of(row)) for row in rows])
     outcomes = []
     with hub.db.session() as session:
@@ -406,18 +414,24 @@ def process_next_event(hub, owner: str, batch: int = 16) -> bool:
             hub.metrics.events_processed.labels(source=event.source, type=event.type).inc()
         else:
             hub.metrics.events_failed.labels(source=event.source, type=event.type, outcome=outcome).inc()
-    return True
+    return len(rows)
 
 
-def process_next_action(hub, owner: str, batch: int = 16) -> bool:
+def process_next_action(hub, owner: str, batch: int = BATCH) -> bool:
+    """Execute ready outbox actions (``process_actions``). Returns False when there was nothing to do."""
+    return process_actions(hub, owner, batch) > 0
+
+
+def process_actions(hub, owner: str, batch: int = BATCH) -> int:
     """Execute ready outbox actions: up to ``batch`` at once, and whole vendor batches for operations the
     connector batches (``batch_operations``). Results are recorded in one transaction with a savepoint each.
 
-    Returns False when there was nothing to do.
+    Returns how many rows the first lease took (0: nothing to do; ``batch``: more may be ready).
     """
     rows = _claim(hub, OutboxAction, owner, limit=batch)
     if not rows:
-        return False
+        return 0
+    leased = len(rows)
     first = rows[0]
     connector = hub.connectors.get(first.system)
     batch_size = (getattr(connector, "batch_operations", None) or {}).get(first.operation, 1)
@@ -433,7 +447,7 @@ def process_next_action(hub, owner: str, batch: int = 16) -> bool:
     for (system, operation), actions in groups.items():
         results.extend(zip(actions, _execute(hub, system, operation, actions)))
     _record_outcomes(hub, owner, results)
-    return True
+    return leased
 
 
 def _execute(hub, system: str, operation: str, actions: list[Action]) -> list:
@@ -492,6 +506,7 @@ def _record_outcomes(hub, owner: str, results: list) -> None:
             current.leased_until = None
             current.last_error = None
             current.result = dumps(result)
+            wakeups.after_commit(session, "outbox")  # the next action of its order key is ready now
             ctx = EventContext(hub, session, origin=action.origin)
             ctx.audit("hub", f"{action.system}.{action.operation}", action.key, "ok", source="outbox")
             if not bookkeeping:

@@ -6,7 +6,7 @@ import logging
 import threading
 
 from hub import wakeups
-from hub.pipeline import process_next_action, process_next_event
+from hub.pipeline import BATCH, process_actions, process_events
 
 log = logging.getLogger(__name__)
 
@@ -20,9 +20,9 @@ class WorkerPool:
     def start(self) -> None:
         cfg = self.hub.settings.workers
         for index in range(cfg.inbox_threads):
-            self._spawn(f"inbox-{index}", "inbox", process_next_event)
+            self._spawn(f"inbox-{index}", "inbox", process_events)
         for index in range(cfg.outbox_threads):
-            self._spawn(f"outbox-{index}", "outbox", process_next_action)
+            self._spawn(f"outbox-{index}", "outbox", process_actions)
 
     def _spawn(self, name: str, channel: str, step) -> None:
         owner = f"{self.hub.instance_id}/{name}"
@@ -32,21 +32,23 @@ class WorkerPool:
         self._threads.append(thread)
 
     def _loop(self, owner: str, channel: str, step) -> None:
+        """Step while full batches come back; after a short one the queue was drained, so sleep until a commit
+        signals new work (or the poll interval passes: retries whose backoff ends are found by polling)."""
         interval = self.hub.settings.workers.poll_interval
         while not self._stop.is_set():
             try:
-                did_work = step(self.hub, owner)
+                claimed = step(self.hub, owner, BATCH)
             except Exception as exc:  # a database hiccup must not kill the worker
                 log.error("worker %s error: %s", owner, exc)
-                did_work = False
+                claimed = 0
                 self._stop.wait(interval)
-            if not did_work:
+            if claimed < BATCH:
                 wakeups.wait(channel, interval)
 
     def stop(self, timeout: float = 10) -> None:
         self._stop.set()
         for channel in ("inbox", "outbox"):
-            wakeups.notify(channel)
+            wakeups.broadcast_local(channel)
         for thread in self._threads:
             thread.join(timeout)
 
