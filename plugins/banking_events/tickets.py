@@ -60,7 +60,13 @@ def _still_open(event, external_id: str) -> bool:
 
 def _create_ticket(ctx, options, external_id: str, kind: str, customer: str, pointer: str, subject: str,
                    body: str, context: Mapping) -> dict:
-    """Emit the ticket's upsert (internal first comment: the requester is the customer) and its context."""
+    """Emit the ticket's upsert: its internal first comment (the requester is the customer) carries the event
+    and the customer context note, and the create sets the context fields — one write, no note to follow."""
+    target = {"external_id": external_id}
+    helper = ctx.hub.pm.get_plugin("customer_context")
+    note = helper.note_for_new_ticket(ctx, target, context) if helper is not None and context else None
+    if note:
+        body = f"{body}\n\n{note}"
     ticket = {"subject": subject, "comment": {"body": body, "public": False}, "priority": options.priority,
               "tags": list(options.tags), "type": "problem"}
     if options.group:
@@ -69,8 +75,6 @@ def _create_ticket(ctx, options, external_id: str, kind: str, customer: str, poi
         ticket["requester_id"] = context["zendesk_user_id"]
     elif context.get("email"):
         ticket["requester"] = {"name": context.get("name") or context["email"], "email": context["email"]}
-    target = {"external_id": external_id}
-    helper = ctx.hub.pm.get_plugin("customer_context")
     fields = helper.context_fields(ctx.hub, context) if helper is not None and context else {}
     if fields:
         ticket["fields"] = fields
@@ -79,8 +83,6 @@ def _create_ticket(ctx, options, external_id: str, kind: str, customer: str, poi
     store = ctx.state(PLUGIN)
     store.set(f"ticket:{external_id}", {"kind": kind, "customer_id": customer, "status": "open", "pointer": pointer})
     store.set(pointer, external_id)
-    if helper is not None and context:
-        helper.publish_context(ctx, target, context, order_key=_order_key(target), fields_sent=True)
     return target
 
 

@@ -37,7 +37,10 @@ def hub_tickets(stack, prefix: str) -> list[dict]:
 
 
 def context_notes(stack, ticket_id: int) -> list[str]:
-    return [c["body"] for c in stack.comments(ticket_id) if c["body"].startswith("Customer context (Deskbridge)")]
+    """The customer context notes on a ticket: the one inside the create's first comment, then later ones."""
+    title = "Customer context (Deskbridge)"
+    notes = [c["body"][c["body"].index(title):] for c in stack.comments(ticket_id) if title in c["body"]]
+    return notes
 
 
 def test_failed_payments_open_one_ticket_then_add_notes(stack):
@@ -48,6 +51,8 @@ def test_failed_payments_open_one_ticket_then_add_notes(stack):
     assert "payments" in ticket["tags"] and ticket["priority"] == "normal"
     [note] = context_notes(stack, ticket["id"])
     assert "Recent failed payments: 1" in note and first in note
+    [opening] = stack.comments(ticket["id"])  # one write opened the ticket: the event and its context together
+    assert opening["body"].startswith(f"Payment {first} failed") and opening["public"] is False
 
     second = fail_payment(stack, "CUST-0001", amount="13.37", code="card_declined")
     stack.settle()
