@@ -190,10 +190,11 @@ class EventContext:
 def enqueue_action(session: Session, system: str, operation: str, payload: dict, key: str,
                    order_key: str | None = None, origin: str | None = None, inbox_id: int | None = None,
                    delay_seconds: float = 0) -> bool:
-    if session.execute(select(OutboxAction.id).where(OutboxAction.key == key)).first():
-        return False
-    for pending in session.new:  # emitted earlier in this same transaction
+    for pending in session.new:  # emitted earlier in this same transaction, not flushed yet
         if isinstance(pending, OutboxAction) and pending.key == key:
+            return False
+    with session.no_autoflush:  # what is not flushed was checked above: no flush per emit
+        if session.execute(select(OutboxAction.id).where(OutboxAction.key == key)).first():
             return False
     now = clock.now()
     session.add(OutboxAction(
