@@ -7,6 +7,7 @@ being skipped. Deleted tickets stay in the stream with ``status: "deleted"``.
 
 from __future__ import annotations
 
+import bisect
 import functools
 from typing import TYPE_CHECKING
 
@@ -43,16 +44,32 @@ def _start_time() -> int:
         raise invalid_value("start_time must be a unix timestamp in seconds") from exc
 
 
-def _stream(state: ZendeskState, kind: str) -> list[tuple[list, dict]]:
+def _records(state: ZendeskState, kind: str) -> list[dict]:
     if kind == "ticket":
-        records = list(state.tickets.values())
-    elif kind == "user":
-        records = list(state.users.values()) + list(state.deleted_users.values())
-    else:
-        records = list(state.organizations.values())
-    keyed = [([state.stamp(kind, r["id"]), r["id"]], r) for r in records]
-    keyed.sort(key=lambda pair: pair[0])
-    return keyed
+        return list(state.tickets.values())
+    if kind == "user":
+        return list(state.users.values()) + list(state.deleted_users.values())
+    return list(state.organizations.values())
+
+
+def _count(state: ZendeskState, kind: str) -> int:
+    if kind == "ticket":
+        return len(state.tickets)
+    if kind == "user":
+        return len(state.users) + len(state.deleted_users)
+    return len(state.organizations)
+
+
+def _index(state: ZendeskState, kind: str) -> tuple[list[tuple[tuple, dict]], list[tuple]]:
+    """The export order ``[((stamp, id), record)]`` and its keys, rebuilt only after a change (a page of a large
+    account is then a bisect, not a sort of every record)."""
+    cache = state.__dict__.setdefault("_export_index", {})
+    version = (state.changes, _count(state, kind))
+    found = cache.get(kind)
+    if found is None or found[0] != version:
+        keyed = sorted(((state.stamp(kind, r["id"]), r["id"]), r) for r in _records(state, kind))
+        found = cache[kind] = (version, keyed, [k for k, _ in keyed])
+    return found[1], found[2]
 
 
 def _present(state: ZendeskState, kind: str, record: dict) -> dict:
@@ -83,24 +100,24 @@ def sideloads(state: ZendeskState, records: list[dict]) -> dict:
 def cursor_export(state: ZendeskState, kind: str, resource: str) -> dict:
     args = flask.request.args
     per_page = _per_page()
-    stream = _stream(state, kind)
+    stream, keys = _index(state, kind)
     if args.get("cursor"):
         position = decode_cursor(args["cursor"])
         if not isinstance(position, dict) or "k" not in position:
             raise invalid_value("cursor is invalid")
-        direction, key = position.get("d", "a"), position["k"]
+        direction, key = position.get("d", "a"), tuple(position["k"])
     else:
-        direction, key = "a", [_start_time() * 1_000_000, 0]
+        direction, key = "a", (_start_time() * 1_000_000, 0)
     if direction == "b":
-        before = [pair for pair in stream if pair[0] < key]
-        page = before[-per_page:]
+        end = bisect.bisect_left(keys, key)
+        page = stream[max(0, end - per_page):end]
         more_after = True
     else:
-        after = [pair for pair in stream if pair[0] > key or (not args.get("cursor") and pair[0] >= key)]
-        page = after[:per_page]
-        more_after = len(after) > per_page
-    last_key = page[-1][0] if page else key
-    first_key = page[0][0] if page else key
+        begin = bisect.bisect_right(keys, key) if args.get("cursor") else bisect.bisect_left(keys, key)
+        page = stream[begin:begin + per_page]
+        more_after = len(stream) - begin > per_page
+    last_key = list(page[-1][0]) if page else list(key)
+    first_key = list(page[0][0]) if page else list(key)
     after_cursor = encode_cursor({"d": "a", "k": last_key})
     before_cursor = encode_cursor({"d": "b", "k": first_key})
     keep = {k: v for k, v in args.items() if k in ("per_page", "include")}
@@ -118,12 +135,13 @@ def cursor_export(state: ZendeskState, kind: str, resource: str) -> dict:
 def time_export(state: ZendeskState, kind: str, resource: str) -> dict:
     start = _start_time()
     per_page = _per_page()
-    stream = [pair for pair in _stream(state, kind) if pair[0][0] >= start * 1_000_000]
-    page = stream[:per_page]
+    stream, keys = _index(state, kind)
+    begin = bisect.bisect_left(keys, (start * 1_000_000,))
+    page = stream[begin:begin + per_page]
     end_time = page[-1][0][0] // 1_000_000 if page else start
     records = [_present(state, kind, r) for _, r in page]
     keep = {k: v for k, v in flask.request.args.items() if k in ("per_page", "include")}
-    body = {resource: records, "count": len(records), "end_of_stream": len(stream) <= per_page,
+    body = {resource: records, "count": len(records), "end_of_stream": len(stream) - begin <= per_page,
             "end_time": end_time,
             "next_page": absolute_url(flask.request.path, {**keep, "start_time": end_time})}
     body.update(sideloads(state, records))
@@ -212,21 +230,32 @@ def present_ticket_event(audit: dict, comments: bool) -> dict:
             "child_events": [_child_event(audit, e, comments) for e in audit["events"]]}
 
 
+def _event_index(state: ZendeskState) -> tuple[list[tuple[int, int, dict]], list[tuple[int, int]]]:
+    """Every audit as ``(second, audit id, audit)`` in export order, rebuilt only after a change."""
+    cache = state.__dict__.setdefault("_export_index", {})
+    version = (state.changes, len(state.audits))
+    found = cache.get("ticket_event")
+    if found is None or found[0] != version:
+        items = sorted((_epoch_of(a["created_at"]), a["id"], a) for audits in state.audits.values() for a in audits)
+        found = cache["ticket_event"] = (version, items, [(second, audit_id) for second, audit_id, _ in items])
+    return found[1], found[2]
+
+
 def ticket_event_export(state: ZendeskState) -> dict:
-    import heapq
     start = _start_time()
     per_page = _per_page()
     include = {part.strip() for part in flask.request.args.get("include", "").split(",") if part.strip()}
     horizon = int(state.now().timestamp()) - EVENT_LAG_SECONDS  # exported: audits stamped before this second
-    exportable = [(_epoch_of(a["created_at"]), a["id"], a) for audits in state.audits.values() for a in audits]
-    exportable = [item for item in exportable if start <= item[0] < horizon]
-    page = heapq.nsmallest(per_page, exportable, key=lambda item: (item[0], item[1]))
-    more = len(exportable) > len(page)
+    items, keys = _event_index(state)
+    begin, end = bisect.bisect_left(keys, (start,)), bisect.bisect_left(keys, (horizon,))
+    page = items[begin:min(end, begin + per_page)]
+    more = end - begin > len(page)
     if page and more and page[-1][0] == start:
         # Every item of the page shares start_time's second: the export could never move past it, so Zendesk
         # returns that whole second (a page may then exceed per_page) and the next page starts after it.
-        page = sorted((item for item in exportable if item[0] == start), key=lambda item: (item[0], item[1]))
-        more = any(item[0] > start for item in exportable)
+        second_end = min(end, bisect.bisect_left(keys, (start + 1,)))
+        page = items[begin:second_end]
+        more = end > second_end
         end_time = start + 1
     else:
         end_time = page[-1][0] if page else start

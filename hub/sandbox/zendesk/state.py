@@ -81,6 +81,7 @@ class ZendeskState:
     # never skip a record that changes while a client pages through an export.
     stamps: dict[tuple[str, int], int] = field(default_factory=dict)
     agent_id: int = 0
+    changes: int = 0  # counts stamps handed out: export indexes are rebuilt only after a change
     _sequences: dict[str, itertools.count] = field(default_factory=dict)
     _last_stamp: int = 0
 
@@ -97,6 +98,7 @@ class ZendeskState:
             micros = max(int(self.clock().timestamp() * 1_000_000), self._last_stamp + 1)
             self._last_stamp = micros
         self.stamps[(kind, record_id)] = micros
+        self.changes += 1
         return from_micros(micros)
 
     def stamp(self, kind: str, record_id: int) -> int:
