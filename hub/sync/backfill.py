@@ -82,7 +82,7 @@ def sync_object(hub, engine: Engine, system: str, object: str, backfill: bool, b
             store_page(hub, engine, system, object, page, next_cursor, comments, counts)
             counts["pages"] += 1
             if bar is not None:
-                bar.set_description(f"sync {system} {object}")
+                bar.set_description_str(f"sync {system} {object}")
                 bar.update(len(page))
     except Exception as exc:
         # The stream stopped (vendor down, rate limited past retries, an answer the connector could not read):
