@@ -338,19 +338,21 @@ def _action_of(row: OutboxAction) -> Action:
 IO_THREADS = 8  # remote reads/writes of one batch in flight at once (enrichment, independent outbox actions)
 _io_pools: "weakref.WeakKeyDictionary[Any, ThreadPoolExecutor]" = weakref.WeakKeyDictionary()
 _io_pools_lock = threading.Lock()
+_IO_THREAD_NAME = "deskbridge-io"
 
 
 def fan_out(hub, calls: list[tuple]) -> list:
     """Run ``(fn, *args)`` calls concurrently on the hub's I/O pool; results in order.
 
-    For independent remote calls (HTTP): the threads mostly wait on the network. One call runs inline.
+    For independent remote calls (HTTP): the threads mostly wait on the network. One call runs inline, and so
+    does a fan-out from inside the pool (waiting there for the pool's own threads could deadlock it).
     """
-    if len(calls) <= 1:
+    if len(calls) <= 1 or threading.current_thread().name.startswith(_IO_THREAD_NAME):
         return [fn(*args) for fn, *args in calls]
     with _io_pools_lock:
         pool = _io_pools.get(hub)
         if pool is None:
-            pool = _io_pools[hub] = ThreadPoolExecutor(IO_THREADS, thread_name_prefix="deskbridge-io")
+            pool = _io_pools[hub] = ThreadPoolExecutor(IO_THREADS, thread_name_prefix=_IO_THREAD_NAME)
     return [future.result() for future in [pool.submit(fn, *args) for fn, *args in calls]]
 
 

@@ -243,3 +243,16 @@ def test_independent_actions_of_one_claim_run_concurrently(make_hub):
     assert process_next_event(hub, "t") is True
     assert process_next_action(hub, "t") is True
     assert sorted(key for key, _ in recorder.done) == ["write-a0", "write-a1", "write-a2"]
+
+
+def test_a_fan_out_from_inside_the_io_pool_runs_inline(make_hub):
+    from hub.pipeline import IO_THREADS, fan_out
+    hub = make_hub()
+
+    def inner(n):
+        return n * 2
+
+    def outer(n):  # every pool thread busy with an outer call that fans out again: must not deadlock
+        return sum(fan_out(hub, [(inner, n), (inner, n + 1)]))
+
+    assert fan_out(hub, [(outer, n) for n in range(IO_THREADS * 2)]) == [4 * n + 2 for n in range(IO_THREADS * 2)]
