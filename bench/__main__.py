@@ -48,7 +48,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes (a few minutes in all)")
     parser.add_argument("--only", nargs="*", default=None, help="module names, e.g. bench_pipeline")
+    parser.add_argument("--size", type=int, default=None,
+                        help="full-size mode where a bench has one (sync_backfill: tickets, e.g. 100000)")
     args = parser.parse_args(argv)
+    if args.size:
+        import os
+        os.environ["DESKBRIDGE_BENCH_BACKFILL_SIZE"] = str(args.size)
     names = [n for n in discover() if not args.only or n in args.only or n.removeprefix("bench_") in args.only]
     rows: list[dict] = []
     failures = 0

@@ -1,11 +1,13 @@
 """Sync benchmark on the sandbox: write calls per synced ticket against the batch minimum, Zendesk change →
-visible in Salesforce and HubSpot (p50/p99), and backfill throughput and peak memory at two sizes.
+visible in Salesforce and HubSpot (p50/p99); and the backfill's throughput and peak memory at two sizes (run by
+``bench/bench_sync_backfill.py``).
 
 Each part runs a hub (SQLite on a temporary dir, the sync plugin, real connectors and SDKs) against a sandbox
 in a thread. Tickets for the write-call and backfill parts are seeded straight into the Zendesk emulator's
 state (as if people had filed them), so only the hub's own calls are counted.
 
-Run alone: ``python -m bench.bench_sync [--quick]``.
+Run alone: ``python -m bench.bench_sync [--quick]``; the backfill at full size (issue 4: 100,000 tickets, measured
+beside a tenth of it): ``DESKBRIDGE_BENCH_BACKFILL_SIZE=100000 python -m bench --only sync_backfill``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import base64
 import gc
 import json
 import math
+import os
 import statistics
 import sys
 import tempfile
@@ -25,7 +28,7 @@ REPO = Path(__file__).resolve().parent.parent
 FIELDS = [{"title": "Category", "type": "text"}, {"title": "Risk score", "type": "decimal"},
           {"title": "SLA first response due", "type": "text"}, {"title": "Identity verified", "type": "checkbox"}]
 REQUESTERS = 10
-PAGE = 200  # Zendesk export page for the backfill part: memory is bounded by one page, not by the history
+PAGE = 1000  # Zendesk export page (its default and maximum): memory is bounded by one page, not by the history
 
 
 def _row(benchmark, metric, value, unit, baseline, note, higher_is_better=True) -> dict:
@@ -41,12 +44,13 @@ class Setup:
     """A sandbox and a hub synced to it (first pass done: cursors at now)."""
 
     def __init__(self, systems=("zendesk", "salesforce", "hubspot"), workers: bool = False,
-                 zendesk_per_minute: int | None = None, zendesk_page_size: int | None = None):
+                 zendesk_per_minute: int | None = None, zendesk_page_size: int | None = None,
+                 first_pass: bool = True, sandbox_url: str | None = None):
         from hub.runtime import Hub
         from hub.sandbox.server import start_in_thread
         from hub.settings import load_settings
-        self.sandbox = start_in_thread(port=0)
-        url = self.sandbox.url
+        self.sandbox = start_in_thread(port=0) if sandbox_url is None else None
+        url = self._url = sandbox_url or self.sandbox.url
         blocks = {
             "zendesk": {"base_url": url, "subdomain": "sandbox", "email": "agent@sandbox.test",
                         "token": "sandbox-token", "overlap_seconds": 5},
@@ -67,12 +71,13 @@ class Setup:
         self.hub.connectors["zendesk"].execute("ensure_ticket_fields", {"fields": FIELDS}, "bench-fields")
         if workers:
             self.hub.start_background(workers=True, scheduler=False)
-        from hub.sync import run_pass
-        run_pass(self.hub)
+        if first_pass:  # cursors at now; without it, the first pass with ``backfill`` reads the whole history
+            from hub.sync import run_pass
+            run_pass(self.hub)
 
     @property
     def url(self) -> str:
-        return self.sandbox.url
+        return self.sandbox.url if self.sandbox is not None else self._url
 
     def seed_tickets(self, count: int, start: int = 0) -> None:
         """``count`` tickets filed by ``REQUESTERS`` people, straight into the Zendesk emulator's state."""
@@ -106,7 +111,8 @@ class Setup:
 
     def close(self) -> None:
         self.hub.stop()
-        self.sandbox.stop()
+        if self.sandbox is not None:
+            self.sandbox.stop()
         self.tmp.cleanup()
 
 
@@ -226,50 +232,205 @@ def bench_latency(quick: bool) -> list[dict]:
     ]
 
 
-def bench_backfill(quick: bool) -> list[dict]:
-    sizes = (300, 1200) if quick else (2000, 8000)
-    rows, peaks = [], {}
-    for n in (PAGE // 10,) + sizes:  # the first, tiny run warms imports and caches; it is not reported
-        # The Zendesk budget is lifted to measure the hub itself: at the real 700/min, reading each ticket's
-        # comments bounds a backfill to about 11 tickets/s whatever the hub does.
-        setup = Setup(systems=("zendesk", "salesforce", "hubspot"), zendesk_per_minute=600_000,
-                      zendesk_page_size=PAGE)
+# -- backfill at size ---------------------------------------------------------------------------------------------
+# The history lives in a sandbox in its own process (``--serve-history N``), so this process's memory is the hub's
+# alone: tracemalloc traces the hub's Python objects, the process's peak RSS (VmHWM, reset before each run) all
+# of it. Tickets are filed 3 s apart over the past days; every 2nd gets a public reply 10 minutes later and
+# every 4th an internal note an hour later, so comment history spans many pages (as in a real account).
+
+HISTORY_SPACING = 3
+FULL_SIZE_ENV = "DESKBRIDGE_BENCH_BACKFILL_SIZE"
+
+
+def seed_history(state, count: int, requesters: int = REQUESTERS) -> None:
+    """``count`` tickets of history straight into a Zendesk emulator's state (caller holds the lock)."""
+    from datetime import timedelta
+
+    from hub.sandbox.zendesk import people, tickets
+    users = [people.create_user(state, {"name": f"Bench Person {n}", "email": f"bench{n}@example.org",
+                                        "role": "end-user"}) for n in range(requesters)]
+    start = state.now().replace(microsecond=0) - timedelta(seconds=HISTORY_SPACING * count + 7200)
+    for i in range(count):
+        at = start + timedelta(seconds=HISTORY_SPACING * i)
+        ticket = tickets.create_ticket(state, {"subject": f"Card declined {i}", "priority": "high", "tags": ["cards"],
+                                               "comment": {"body": f"My card {i} was declined."}},
+                                       users[i % requesters]["id"], channel="email", at=at, notify=False).ticket
+        if i % 2 == 0:
+            tickets.update_ticket(state, ticket["id"], {"comment": {"body": f"We are looking at card {i}.",
+                                                                    "public": True}},
+                                  state.agent_id, at=at + timedelta(seconds=600))
+        if i % 4 == 0:
+            tickets.update_ticket(state, ticket["id"], {"status": "pending", "comment": {
+                "body": f"Processor says card {i} hit a velocity rule.", "public": False}},
+                state.agent_id, at=at + timedelta(seconds=3600))
+
+
+def serve_history(count: int) -> None:
+    """A sandbox holding ``count`` tickets of history; prints its URL, serves until stdin closes."""
+    from hub.sandbox.server import start_in_thread
+    running = start_in_thread(port=0)
+    started = time.perf_counter()
+    with running.sandbox.lock:
+        seed_history(running.sandbox.emulators["zendesk"].state, count)
+    print(json.dumps({"url": running.url, "seeded": count, "seconds": round(time.perf_counter() - started, 1)}),
+          flush=True)
+    sys.stdin.read()
+    running.stop()
+
+
+class HistorySandbox:
+    def __init__(self, count: int):
+        import subprocess
+        self.process = subprocess.Popen([sys.executable, "-m", "bench.bench_sync", "--serve-history", str(count)],
+                                        cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError("the history sandbox did not start")
+        self.info = json.loads(line)
+        self.url = self.info["url"]
+
+    def stats(self) -> dict:
+        import requests
+        return requests.get(f"{self.url}/_sandbox/stats", timeout=30).json()
+
+    def stop(self) -> None:
         try:
-            setup.seed_tickets(n)
-            connector = setup.hub.connectors["zendesk"]
-            start = time.perf_counter()
-            read = sum(len(page) for page, _ in connector.read_changes("ticket", None, backfill=True))
-            raw = read / (time.perf_counter() - start)
-            from hub.sync.backfill import run_pass
-            gc.collect()
+            self.process.stdin.close()
+            self.process.wait(timeout=30)
+        except Exception:  # noqa: BLE001 - a bench tidy-up
+            self.process.kill()
+
+
+def _rss_mib(field: str = "VmRSS") -> float:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _reset_peak_rss() -> bool:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS (Linux)
+        return True
+    except OSError:
+        return False
+
+
+class Progress:
+    """The bar ``run_pass`` drives: a line on stderr every ``every`` tickets (rate, RSS)."""
+
+    def __init__(self, total: int, every: int = 5000):
+        self.total, self.every, self.done, self.next = total, every, 0, every
+        self.started = time.perf_counter()
+
+    def set_description_str(self, text: str) -> None:
+        self.text = text
+
+    def update(self, n: int) -> None:
+        self.done += n
+        if self.done >= self.next or self.done >= self.total:
+            self.next += self.every
+            seconds = time.perf_counter() - self.started
+            print(f"      backfill {self.done:,}/{self.total:,} records  {self.done / seconds:,.0f}/s  "
+                  f"rss {_rss_mib():,.0f} MiB", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        pass
+
+
+def backfill_once(n: int, progress: bool = True, trace: bool = True) -> dict:
+    """One backfill of ``n`` tickets of history: throughput, the raw page-read rate, memory, requests."""
+    history = HistorySandbox(n)
+    setup = None
+    try:
+        setup = Setup(systems=("zendesk", "salesforce", "hubspot"), zendesk_per_minute=600_000,
+                      zendesk_page_size=PAGE, first_pass=False, sandbox_url=history.url)
+        connector = setup.hub.connectors["zendesk"]
+        start = time.perf_counter()
+        read = sum(len(page) for page, _ in connector.read_changes("ticket", None, backfill=True))
+        raw = read / (time.perf_counter() - start)
+        before = history.stats()["zendesk"]["by_route"]
+        from hub.sync.backfill import run_pass
+        gc.collect()
+        reset = _reset_peak_rss()
+        rss_before = _rss_mib()
+        if trace:
             tracemalloc.start()
-            start = time.perf_counter()
-            report = run_pass(setup.hub, system="zendesk", backfill=True, objects=("customer", "ticket"))
-            seconds = time.perf_counter() - start
-            _, peak = tracemalloc.get_traced_memory()
-            tracemalloc.stop()
-            created = report["systems"]["zendesk"]["ticket"].get("created", 0)
-            if created != n:
-                raise RuntimeError(f"backfill stored {created} of {n} tickets")
-            peaks[n] = peak / 2**20
-            if n not in sizes:
-                continue
-            rows.append(_row("sync_backfill", f"backfill throughput, {n} tickets", n / seconds, "tickets/s", raw,
-                             "Zendesk history → canonical records + outbox writes for Salesforce and HubSpot "
-                             f"(comments read per ticket; Zendesk budget lifted; pages of {PAGE}), under tracemalloc; "
-                             "baseline = reading the same pages only"))
-        finally:
+        start = time.perf_counter()
+        report = run_pass(setup.hub, system="zendesk", backfill=True, objects=("customer", "ticket"),
+                          progress=Progress(n + REQUESTERS) if progress else False)
+        seconds = time.perf_counter() - start
+        _, traced = tracemalloc.get_traced_memory() if trace else (0, 0)
+        tracemalloc.stop()
+        peak_rss = _rss_mib("VmHWM") if reset else _rss_mib()
+        created = report["systems"]["zendesk"]["ticket"].get("created", 0)
+        if created != n:
+            raise RuntimeError(f"backfill stored {created} of {n} tickets: {report}")
+        after = history.stats()["zendesk"]["by_route"]
+        calls = {route: after.get(route, 0) - before.get(route, 0) for route in after}
+        with setup.hub.db.session() as session:
+            from sqlalchemy import func, select
+
+            from hub.db import OutboxAction
+            outbox = session.execute(select(func.count()).select_from(OutboxAction)).scalar_one()
+        return {"n": n, "seconds": seconds, "rate": n / seconds, "raw": raw, "traced_mib": traced / 2**20,
+                "rss_peak_mib": peak_rss, "rss_before_mib": rss_before, "rss_reset": reset, "outbox": outbox,
+                "seeded_seconds": history.info["seconds"],
+                "comment_reads": calls.get("GET /api/v2/tickets/<int:ticket_id>/comments.json", 0),
+                "event_pages": calls.get("GET /api/v2/incremental/ticket_events.json", 0),
+                "ticket_pages": calls.get("GET /api/v2/incremental/tickets/cursor.json", 0)}
+    finally:
+        if setup is not None:
             setup.close()
-    small, large = sizes
-    rows.append(_row("sync_backfill", f"peak traced memory, {large} tickets", peaks[large], "MiB", peaks[small],
-                     f"baseline = the same at {small} tickets; ratio near 1 = flat (streamed pages)", False))
+        history.stop()
+
+
+def backfill_sizes(quick: bool) -> tuple[int, int]:
+    full = int(os.environ.get(FULL_SIZE_ENV) or 0)
+    if full:
+        return max(1000, full // 10), full
+    return (1000, 4000) if quick else (5000, 20000)
+
+
+def bench_backfill(quick: bool) -> list[dict]:
+    """Throughput and peak RSS from plain runs at two sizes; tracemalloc (which slows Python ~2.5x) from its own
+    runs at a fifth of each size and the small size (the Python objects' peak must not grow with the count)."""
+    small, large = backfill_sizes(quick)
+    backfill_once(200, progress=False, trace=False)  # warms imports and caches; not reported
+    plain = {n: backfill_once(n, trace=False) for n in (small, large)}
+    traced_sizes = (max(2 * PAGE, small // 5), max(4 * PAGE, small))  # several pages each: memory is per page
+    traced = {n: backfill_once(n, progress=False) for n in traced_sizes}
+    rows = []
+    for n, r in plain.items():
+        note = (f"Zendesk history → canonical records + outbox writes for Salesforce and HubSpot; comment history "
+                f"from {r['event_pages']} ticket-event export pages + {r['comment_reads']} per-ticket reads; "
+                f"{r['ticket_pages']} ticket pages of {PAGE}; Zendesk budget lifted; {r['outbox']:,} outbox rows; "
+                f"{r['seconds']:.0f} s; baseline = reading the same pages only")
+        rows.append(_row("sync_backfill", f"backfill throughput, {n:,} tickets", r["rate"], "tickets/s", r["raw"],
+                         note))
+    s, l = plain[small], plain[large]
+    rows.append(_row("sync_backfill", f"peak process RSS, {large:,} tickets", l["rss_peak_mib"], "MiB",
+                     s["rss_peak_mib"], f"VmHWM of the hub process{'' if l['rss_reset'] else ' (not reset)'} "
+                                        f"(sandbox in its own process); baseline = the same at {small:,} tickets; "
+                                        "ratio near 1 = flat; aim < 300 MB", False))
+    a, b = (traced[n] for n in traced_sizes)
+    rows.append(_row("sync_backfill", f"peak traced memory, {traced_sizes[1]:,} tickets", b["traced_mib"], "MiB",
+                     a["traced_mib"], f"tracemalloc (the hub's Python objects) in separate runs; baseline = the same "
+                                      f"at {traced_sizes[0]:,} tickets; ratio near 1 = flat", False))
     return rows
 
 
 def run(quick: bool) -> list[dict]:
-    return bench_write_calls(quick) + bench_latency(quick) + bench_backfill(quick)
+    return bench_write_calls(quick) + bench_latency(quick)  # the backfill: bench/bench_sync_backfill.py
 
 
 if __name__ == "__main__":
-    for row in run(quick="--quick" in sys.argv):
-        print(json.dumps(row, ensure_ascii=False))
+    if "--serve-history" in sys.argv:
+        serve_history(int(sys.argv[sys.argv.index("--serve-history") + 1]))
+    else:
+        for row in run(quick="--quick" in sys.argv) + bench_backfill(quick="--quick" in sys.argv):
+            print(json.dumps(row, ensure_ascii=False))
