@@ -122,3 +122,38 @@ def test_tickets_the_export_has_not_reached_yet_are_read_one_by_one(make_hub):
         assert len({c["ParentId"] for c in just_now}) == 3
     finally:
         running.stop()
+
+
+def test_a_backfill_that_crashes_resumes_with_every_comment_once(make_hub, monkeypatch):
+    from tests.e2e.sync_support import connectors_for
+    running = start_in_thread(port=0)
+    try:
+        blocks = connectors_for(running.url)
+        blocks["zendesk"]["page_size"] = 20
+        hub = make_hub({"connectors": blocks, "plugins": {"sync": {}},
+                        "workers": {"max_attempts": 30, "backoff_base": 0.01, "backoff_cap": 0.2}})
+        hub.connectors["zendesk"].execute("ensure_ticket_fields", {"fields": TICKET_FIELDS}, "fields")
+        seed_history(running, 60)
+        running.sandbox.advance_clock(120)
+        from hub.sync.engine import Engine
+        engine = Engine(hub)
+        original, seen = engine.apply_record, []
+
+        def crash_in_the_third_page(session, system, object, native, comments=None):
+            if object == "ticket":
+                seen.append(native["id"])
+                if len(seen) == 50:
+                    raise SystemExit("killed")
+            return original(session, system, object, native, comments)
+        monkeypatch.setattr(engine, "apply_record", crash_in_the_third_page)
+        with pytest.raises(SystemExit):
+            run_pass(hub, system="zendesk", backfill=True, engine=engine)
+        monkeypatch.setattr(engine, "apply_record", original)
+        report = run_pass(hub, system="zendesk", backfill=True, engine=engine)
+        assert report["systems"]["zendesk"]["ticket"]["created"] == 20  # the page that was not stored
+        drain(hub)
+        assert len(sf_query(running.url, "SELECT Id FROM Case")) == 60
+        bodies = [c["CommentBody"].split("\n")[0] for c in sf_query(running.url, "SELECT CommentBody FROM CaseComment")]
+        assert sorted(bodies) == sorted([f"Reply {i}" for i in range(60)] + [f"Note {i}" for i in range(60)])
+    finally:
+        running.stop()
