@@ -74,10 +74,21 @@ def comment_reads(url: str) -> tuple[int, int]:
             routes.get("GET /api/v2/incremental/ticket_events.json", 0))
 
 
+def fast_crm_hub(make_hub, url: str, **zendesk):
+    """A sync hub whose CRM rate budgets are lifted: comment writes are one call each (no timing is asserted)."""
+    from tests.e2e.sync_support import connectors_for
+    blocks = connectors_for(url)
+    blocks["zendesk"].update(zendesk)
+    for system in ("salesforce", "hubspot"):
+        blocks[system]["per_minute"] = 60_000
+    return make_hub({"connectors": blocks, "plugins": {"sync": {}},
+                     "workers": {"max_attempts": 30, "backoff_base": 0.01, "backoff_cap": 0.2}})
+
+
 def test_a_backfill_reads_comment_history_in_bulk_and_keeps_internal_notes_internal(make_hub):
     running = start_in_thread(port=0)
     try:
-        hub = make_sync_hub(make_hub, running.url)
+        hub = fast_crm_hub(make_hub, running.url)
         hub.connectors["zendesk"].execute("ensure_ticket_fields", {"fields": TICKET_FIELDS}, "fields")
         ids = seed_history(running, 40)
         running.sandbox.advance_clock(120)  # Zendesk exports no event of the last minute
@@ -125,13 +136,9 @@ def test_tickets_the_export_has_not_reached_yet_are_read_one_by_one(make_hub):
 
 
 def test_a_backfill_that_crashes_resumes_with_every_comment_once(make_hub, monkeypatch):
-    from tests.e2e.sync_support import connectors_for
     running = start_in_thread(port=0)
     try:
-        blocks = connectors_for(running.url)
-        blocks["zendesk"]["page_size"] = 20
-        hub = make_hub({"connectors": blocks, "plugins": {"sync": {}},
-                        "workers": {"max_attempts": 30, "backoff_base": 0.01, "backoff_cap": 0.2}})
+        hub = fast_crm_hub(make_hub, running.url, page_size=20)
         hub.connectors["zendesk"].execute("ensure_ticket_fields", {"fields": TICKET_FIELDS}, "fields")
         seed_history(running, 60)
         running.sandbox.advance_clock(120)
