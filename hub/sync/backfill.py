@@ -74,16 +74,21 @@ def sync_object(hub, engine: Engine, system: str, object: str, backfill: bool, b
     # backfill (the vendor's per-minute limit); comments then sync for tickets that change from now on.
     history_only = backfill and cursor is None and not _config(hub).backfill_comments
     feeds = Feeds(hub, system, object, cursor, backfill)
+    feeds.history = feeds.history and not history_only
     try:
         pages = connector.read_changes(object, cursor, backfill=backfill)
         for page, next_cursor in pages:
             page = adapter.prepare(object, list(page))
             comments = {} if history_only else _comments(hub, engine, adapter, system, object, page, feeds)
+            if feeds.history:  # a crash resumes the comment export where this history began
+                next_cursor = {**next_cursor, HISTORY_KEY: feeds.start}
             store_page(hub, engine, system, object, page, next_cursor, comments, counts)
             counts["pages"] += 1
             if bar is not None:
                 bar.set_description_str(f"sync {system} {object}")
                 bar.update(len(page))
+        if feeds.history or (cursor or {}).get(HISTORY_KEY) is not None:
+            _history_done(hub, system, object)
     except Exception as exc:
         # The stream stopped (vendor down, rate limited past retries, an answer the connector could not read):
         # what was stored stays, the cursor resumes there next pass, other streams still run.
@@ -175,21 +180,37 @@ def _prefetch(session, engine: Engine, system: str, object: str, page: list[dict
                                            for c in found])
 
 
+HISTORY_KEY = "comments_from"  # in the cursors of a backfill in progress: where its comment export began
+
+
 class Feeds:
-    """The pass's bulk comment reader, started at the first page that needs many comment reads."""
+    """The pass's bulk comment reader, started at the first page that needs many comment reads.
+
+    A backfill (no cursor) reads the comment export from the beginning. Its pages' cursors carry where that
+    began (``HISTORY_KEY``), so a pass resuming a backfill that stopped half-way reads it from there again —
+    skipping comments of tickets already stored — and still vouches for the old tickets still to come. Any
+    other pass starts the export a minute before its cursor: tickets stored before have their comments up to
+    the cursor, and newer tickets were created after it.
+    """
 
     def __init__(self, hub, system: str, object: str, cursor: dict | None, backfill: bool):
         self.hub, self.system, self.object = hub, system, object
         self.feed: CommentFeed | None = None
+        self.history = False
         if cursor is None:
             self.start, self.resumed_at = (0, None) if backfill else (None, None)
+            self.history = backfill and hasattr(hub.connectors[system], "read_comment_events")
+            return
+        self.resumed_at = epoch(cursor.get("updated_at"))
+        began = cursor.get(HISTORY_KEY)
+        if isinstance(began, int) and self.resumed_at is not None:
+            self.start, self.history = max(0, began), True
         else:
-            # Tickets stored before this pass have their comments up to the cursor: start a little before it.
-            self.resumed_at = epoch(cursor.get("updated_at"))
             self.start = None if self.resumed_at is None else max(0, self.resumed_at - 60)
 
     def get(self, connector, needed: int) -> CommentFeed | None:
-        if self.feed is None and self.start is not None and needed >= MIN_TICKETS and hasattr(
+        # A backfill's history always; an ordinary pass only for a page with many tickets to read.
+        if self.feed is None and self.start is not None and (self.history or needed >= MIN_TICKETS) and hasattr(
                 connector, "read_comment_events"):
             self.feed = CommentFeed(connector, self.start, self.resumed_at, known=self.known)
         return self.feed
@@ -249,6 +270,15 @@ def _comments(hub, engine: Engine, adapter: Adapter, system: str, object: str, p
             comments = read(native_id)
         found[native_id] = adapter.prepare("comment", list(comments))
     return found
+
+
+def _history_done(hub, system: str, object: str) -> None:
+    """The backfill reached the end of the stream: later passes are ordinary incremental ones."""
+    with hub.db.session() as session:
+        cursor = cursors.load(session, system, object)
+        if cursor is not None and HISTORY_KEY in cursor:
+            cursor.pop(HISTORY_KEY)
+            cursors.save(session, system, object, cursor)
 
 
 def _config(hub):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub.sync import run_pass
+from hub.sync import cursors, run_pass
 from tests.e2e.sync_support import (
     TICKET_FIELDS, converge, drain, hs_notes, hs_tickets, make_sync_hub, sf_query, start_in_thread, stats,
 )
@@ -156,8 +156,15 @@ def test_a_backfill_that_crashes_resumes_with_every_comment_once(make_hub, monke
         with pytest.raises(SystemExit):
             run_pass(hub, system="zendesk", backfill=True, engine=engine)
         monkeypatch.setattr(engine, "apply_record", original)
+        with hub.db.session() as session:
+            assert cursors.load(session, "zendesk", "ticket")["comments_from"] == 0  # a backfill in progress
+        reads_before, _ = comment_reads(running.url)
+        assert reads_before == 0  # pages of 20: a backfill reads comment history in bulk whatever the page size
         report = run_pass(hub, system="zendesk", backfill=True, engine=engine)
         assert report["systems"]["zendesk"]["ticket"]["created"] == 20  # the page that was not stored
+        assert comment_reads(running.url)[0] == reads_before  # the old tickets' comments still came in bulk
+        with hub.db.session() as session:
+            assert "comments_from" not in cursors.load(session, "zendesk", "ticket")  # history done
         drain(hub)
         assert len(sf_query(running.url, "SELECT Id FROM Case")) == 60
         bodies = [c["CommentBody"].split("\n")[0] for c in sf_query(running.url, "SELECT CommentBody FROM CaseComment")]
