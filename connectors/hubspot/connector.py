@@ -22,6 +22,7 @@ NOTE_TO_TICKET = 228  # HUBSPOT_DEFINED association type id, note → ticket
 # primary ones (a primary association also gets the unlabelled one, and sets a contact's associatedcompanyid).
 ASSOCIATIONS = {"ticket": {"customer": ("tickets", "contacts", 16), "organisation": ("tickets", "companies", 26)},
                 "customer": {"organisation": ("contacts", "companies", 1)}}
+UPSERT_OBJECTS = {"upsert_ticket": "ticket", "upsert_contact": "customer", "upsert_company": "organisation"}
 # operation -> (object type, payload key of the properties, default idProperty)
 UPSERTS = {
     "upsert_ticket": ("tickets", "ticket", "deskbridge_id"),
@@ -52,6 +53,8 @@ class HubSpotConnector:
     change_streams = ("ticket", "customer", "organisation", "comment")
     batch_operations = {"upsert_ticket": BATCH_MAX, "upsert_contact": BATCH_MAX, "upsert_company": BATCH_MAX,
                         "update_ticket": BATCH_MAX, "associate": BATCH_MAX}
+    # Only a create takes associations (``batch/create`` inputs' ``associations``); updates go the v4 way.
+    carries_refs = {"upsert_ticket": "create", "upsert_contact": "create"}
 
     def __init__(self, config, guard=None, metrics=None, client: HubSpotClient | None = None):
         self.config = config
@@ -86,9 +89,13 @@ class HubSpotConnector:
         return [outcome_of(self.execute, operation, payload, key) for payload, key in chunk]
 
     def _upsert(self, operation: str, payloads: list[dict]) -> list[dict | Exception]:
+        """``batch/upsert`` by the unique property; payloads carrying ``refs`` (records new to HubSpot whose
+        associated records exist) are created with their associations in ``batch/create`` instead."""
         object_type, body_key, default_property = UPSERTS[operation]
+        roles = ASSOCIATIONS.get(UPSERT_OBJECTS[operation]) or {}
         outcomes: list[dict | Exception | None] = [None] * len(payloads)
         inputs: dict[tuple[str, str], dict] = {}  # one input per (idProperty, value): HubSpot refuses repeats
+        refs: dict[tuple[str, str], dict] = {}  # inputs to create with their associations
         wanted: dict[int, tuple[str, str]] = {}
         for index, payload in enumerate(payloads):
             properties = dict(payload.get(body_key) or payload.get("properties") or {})
@@ -101,21 +108,76 @@ class HubSpotConnector:
             key = (id_property, str(value).lower() if id_property == "email" else str(value))
             merged = inputs.setdefault(key, {"idProperty": id_property, "id": str(value), "properties": {}})
             merged["properties"].update(properties)
+            carried = {role: str(v) for role, v in (payload.get("refs") or {}).items() if role in roles and v}
+            if carried:
+                refs.setdefault(key, {}).update(carried)
             wanted[index] = key
-        if inputs:
-            results, errors, refused = self._batch("upsert", object_type, inputs)
-            by_key = {}
+        by_key: dict[tuple[str, str], dict] = {}
+        failed: dict[tuple[str, str], Exception] = {}
+        if refs:
+            created, errors = self._create_associated(object_type, roles, {k: inputs[k] for k in refs}, refs)
+            by_key.update(created)
+            failed.update(errors)
+            for key in created:
+                del refs[key]  # created with its associations: nothing left to do for it
+        upserts = {key: item for key, item in inputs.items() if key not in by_key and key not in failed}
+        if upserts:
+            results, errors, refused = self._batch("upsert", object_type, upserts)
             for record in results:
-                for id_property, value in inputs:
+                for id_property, value in upserts:
                     got = (record.get("properties") or {}).get(id_property)
                     if got is not None and (got.lower() if id_property == "email" else got) == value:
                         by_key[(id_property, value)] = record
             failure = "; ".join(str(e.get("message")) for e in errors)[:300]
-            for index, key in wanted.items():
-                record = by_key.get(key)
-                outcomes[index] = _result(record) if record else refused.get(key) or PermanentError(
-                    f"{SYSTEM} did not upsert {key[0]}={key[1]}: {failure or 'no result'}")
+            for key in upserts:
+                if key not in by_key:
+                    failed[key] = refused.get(key) or PermanentError(
+                        f"{SYSTEM} did not upsert {key[0]}={key[1]}: {failure or 'no result'}")
+        # Records that could not be created with their associations (already there: a retry after a lost answer,
+        # or a refused target) were upserted above; their associations go the v4 way.
+        late = [(key, {"object": UPSERT_OBJECTS[operation], "id": by_key[key]["id"], "refs": value})
+                for key, value in refs.items() if key in by_key]
+        if late:
+            for (key, _), outcome in zip(late, self._associate([payload for _, payload in late])):
+                if isinstance(outcome, RetryableError):
+                    failed[key] = outcome
+                elif isinstance(outcome, Exception):
+                    failed[key] = PermanentError(f"{SYSTEM}: {object_type} {by_key[key]['id']} ({key[0]}={key[1]}) "
+                                                 f"was written but could not be associated: {outcome}")
+        for index, key in wanted.items():
+            outcomes[index] = failed[key] if key in failed else _result(by_key[key])
         return outcomes  # type: ignore[return-value]
+
+    def _create_associated(self, object_type: str, roles: dict, inputs: dict, refs: dict
+                           ) -> tuple[dict[tuple[str, str], dict], dict[tuple[str, str], Exception]]:
+        """``batch/create`` with each input's ``associations`` (``SimplePublicObjectInputForCreate``): one call for
+        a chunk. ``({key: record created}, {key: error})``; a refused batch (one of them exists already — its
+        unique value is taken, 409 — or a target is gone) creates nothing and returns neither, so the caller
+        upserts and associates those the old way. A transient failure is every input's outcome."""
+        items = []
+        for key, item in inputs.items():
+            properties = dict(item["properties"], **{item["idProperty"]: item["id"]})
+            associations = [{"to": {"id": to_id}, "types": [{"associationCategory": "HUBSPOT_DEFINED",
+                                                              "associationTypeId": roles[role][2]}]}
+                            for role, to_id in sorted(refs[key].items())]
+            items.append((key, {"properties": properties, "associations": associations}))
+        try:
+            answer = self.client.call(lambda c, o: c.batch.create(
+                object_type, {"inputs": [item for _, item in items]}, **o)) or {}
+        except RetryableError as exc:
+            return {}, {key: exc for key, _ in items}
+        except PermanentError as exc:
+            if isinstance(exc, AuthError):
+                raise
+            return {}, {}
+        created = {}
+        for record in answer.get("results") or []:
+            properties = record.get("properties") or {}
+            for key, _ in items:
+                got = properties.get(key[0])
+                if got is not None and (got.lower() if key[0] == "email" else got) == key[1]:
+                    created[key] = dict(record, new=True)
+        return created, {}
 
     def _batch(self, verb: str, object_type: str, inputs: dict) -> tuple[list[dict], list[dict], dict]:
         """``(results, errors, refused by input key)`` of one batch call.
@@ -200,21 +262,31 @@ class HubSpotConnector:
                     "from": {"id": str(payload["id"])}, "to": {"id": to_id},
                     "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id}]}))
         for (from_type, to_type, _), items in sorted(pairs.items()):
-            try:
-                answer = self.client.call(lambda c, o: c.associations.create(
-                    from_type, to_type, {"inputs": [item for _, item in items]}, **o)) or {}
-                failure = "; ".join(str(e.get("message")) for e in answer.get("errors") or [])[:300]
-                failed = {str(i) for e in answer.get("errors") or [] for i in (e.get("context") or {}).get("fromObjectId", [])}
-            except (PermanentError, RetryableError) as exc:
-                for index, _ in items:
-                    outcomes[index] = exc
-                continue
-            for index, item in items:
-                if isinstance(outcomes[index], Exception):
+            # A batch refused for one input (a target gone) is sent again input by input, so only that one fails.
+            groups = [items]
+            while groups:
+                group = groups.pop(0)
+                try:
+                    answer = self.client.call(lambda c, o: c.associations.create(
+                        from_type, to_type, {"inputs": [item for _, item in group]}, **o)) or {}
+                except PermanentError as exc:
+                    if isinstance(exc, AuthError) or len(group) == 1:
+                        for index, _ in group:
+                            outcomes[index] = exc
+                    else:
+                        groups += [[each] for each in group]
                     continue
-                if item["from"]["id"] in failed:
-                    outcomes[index] = PermanentError(f"{SYSTEM} did not associate {from_type} {item['from']['id']}: "
-                                                     f"{failure}")
+                except RetryableError as exc:
+                    for index, _ in group:
+                        outcomes[index] = exc
+                    continue
+                errors = answer.get("errors") or []
+                failure = "; ".join(str(e.get("message")) for e in errors)[:300]
+                failed = {str(i) for e in errors for i in (e.get("context") or {}).get("fromObjectId", [])}
+                for index, item in group:
+                    if not isinstance(outcomes[index], Exception) and item["from"]["id"] in failed:
+                        outcomes[index] = PermanentError(
+                            f"{SYSTEM} did not associate {from_type} {item['from']['id']}: {failure}")
         for index, payload in enumerate(payloads):
             if outcomes[index] is None:
                 outcomes[index] = {"id": str(payload["id"]), "associated": True}

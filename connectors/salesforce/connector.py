@@ -28,6 +28,8 @@ UPSERTS = {
 # associate: canonical object -> (sObject, {role: reference field})
 ASSOCIATIONS = {"ticket": ("Case", {"customer": "ContactId", "organisation": "AccountId"}),
                 "customer": ("Contact", {"organisation": "AccountId"})}
+# operations whose payload may carry ``refs`` {role: Id} (the references ride in the record itself)
+UPSERT_OBJECTS = {"upsert_case": "ticket", "upsert_contact": "customer"}
 SKIPPED_TYPES = {"base64", "address", "location"}  # not selectable as plain columns in a SOQL field list
 
 
@@ -45,12 +47,20 @@ def _record_error(result: dict) -> Exception:
     return PermanentError(text, status=400)
 
 
+def reference_fields(object: str, refs: dict | None) -> dict[str, str]:
+    """``refs`` {role: Id} of a ticket/customer → the record's reference fields (``ContactId``, ``AccountId``)."""
+    _, fields = ASSOCIATIONS.get(object, (None, {}))
+    return {field: str(refs[role]) for role, field in fields.items() if (refs or {}).get(role)}
+
+
 class SalesforceConnector:
     name = SYSTEM
     change_streams = ("ticket", "customer", "organisation", "comment")
     batch_operations = {"upsert_case": COLLECTION_MAX, "upsert_contact": COLLECTION_MAX,
                         "upsert_account": COLLECTION_MAX, "update_case": COLLECTION_MAX,
                         "associate": COLLECTION_MAX}
+    # Case.ContactId/AccountId and Contact.AccountId are fields of the record: any create or update takes them.
+    carries_refs = {"upsert_case": "any", "update_case": "any", "upsert_contact": "any"}
 
     def __init__(self, config, guard=None, metrics=None, client: SalesforceClient | None = None):
         self.config = config
@@ -93,7 +103,9 @@ class SalesforceConnector:
                 outcomes[index] = PermanentError(f"{SYSTEM}.{operation}: payload needs external_id and {body_key}")
                 continue
             key = str(external_id).lower()  # external ids match case-insensitively
-            records.setdefault(key, {"attributes": {"type": sobject}}).update({**body, field: str(external_id)})
+            references = reference_fields(UPSERT_OBJECTS.get(operation, ""), payload.get("refs"))
+            records.setdefault(key, {"attributes": {"type": sobject}}).update(
+                {**body, **references, field: str(external_id)})
             positions[index] = key
         if records:
             api = API.format(version=self.config.api_version)
@@ -123,7 +135,8 @@ class SalesforceConnector:
                 outcomes[index] = PermanentError(
                     f"{SYSTEM}: no Case with Deskbridge_Id__c {payload.get('external_id')!r} to update", status=404)
                 continue
-            records.append({"attributes": {"type": "Case"}, "Id": case_id, **(payload.get("fields") or {})})
+            records.append({"attributes": {"type": "Case"}, "Id": case_id, **(payload.get("fields") or {}),
+                            **reference_fields("ticket", payload.get("refs"))})
             positions.append(index)
         if records:
             api = API.format(version=self.config.api_version)
@@ -148,9 +161,9 @@ class SalesforceConnector:
         outcomes: list[dict | Exception | None] = [None] * len(payloads)
         records, positions = [], []
         for index, payload in enumerate(payloads):
-            sobject, fields = ASSOCIATIONS.get(payload.get("object"), (None, {}))
+            sobject, _ = ASSOCIATIONS.get(payload.get("object"), (None, {}))
             refs = payload.get("refs") or {}
-            body = {field: str(refs[role]) for role, field in fields.items() if refs.get(role)}
+            body = reference_fields(payload.get("object"), refs)
             if sobject is None or not payload.get("id") or not body:
                 outcomes[index] = PermanentError(f"{SYSTEM}.associate: payload needs object, id and refs")
                 continue

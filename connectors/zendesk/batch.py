@@ -12,6 +12,17 @@ from zenpy.lib.api_objects import User
 
 from hub.errors import PermanentError, RetryableError
 
+
+# refs {role: id} a ticket/user write may carry → the record's own fields
+REFERENCE_FIELDS = {"ticket": {"customer": "requester_id", "organisation": "organization_id"},
+                    "customer": {"organisation": "organization_id"}}
+
+
+def reference_fields(object: str, refs: dict | None) -> dict[str, int]:
+    """``refs`` {role: id} → ``requester_id`` / ``organization_id`` of a ticket or user."""
+    return {name: int(refs[role]) for role, name in REFERENCE_FIELDS.get(object, {}).items()
+            if (refs or {}).get(role)}
+
 MAX_BATCH = 100
 
 
@@ -64,7 +75,7 @@ def upsert_ticket(connector, payloads: list[dict]) -> list[dict | Exception]:
         if not external_id:
             raise PermanentError("zendesk: upsert_ticket needs an external_id")
         found = existing.get(external_id)
-        body = connector.ticket_body(payload.get("ticket"), creating=found is None)
+        body = connector.ticket_body(payload.get("ticket"), creating=found is None, refs=payload.get("refs"))
         if found is None:
             body["external_id"] = external_id
         else:
@@ -174,6 +185,7 @@ def update_ticket(connector, payloads: list[dict]) -> list[dict | Exception]:
 def upsert_user(connector, payloads: list[dict]) -> list[dict | Exception]:
     def build(payload):
         user = dict(payload.get("user") or {})
+        user.update(reference_fields("customer", payload.get("refs")))
         if payload.get("external_id"):
             user["external_id"] = str(payload["external_id"])
         if not (user.get("external_id") or user.get("email")):

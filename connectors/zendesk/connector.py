@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from zenpy.lib.api_objects import Comment, Organization, Ticket, User
 
 from connectors.zendesk import batch
+from connectors.zendesk.batch import reference_fields
 from connectors.zendesk.client import ZendeskClient
 from connectors.zendesk.fields import Directory
 from connectors.zendesk.streams import STREAMS, CommentPage, Reader, comment_events
@@ -33,6 +34,8 @@ class ZendeskConnector:
     batch_operations = {"upsert_ticket": batch.MAX_BATCH, "update_ticket": batch.MAX_BATCH,
                         "upsert_user": batch.MAX_BATCH}
     operations = ("associate",)  # declared for the sync's association sweep (not batched here)
+    # A ticket's requester_id/organization_id and a user's organization_id are plain fields of every write.
+    carries_refs = {"upsert_ticket": "any", "update_ticket": "any", "upsert_user": "any"}
 
     def __init__(self, config, guard=None, metrics=None):
         self.config = config
@@ -87,9 +90,15 @@ class ZendeskConnector:
             return None
         raise PermanentError("zendesk: payload needs ticket_id or external_id")
 
-    def ticket_body(self, ticket: dict, creating: bool) -> dict:
-        """The hub's ticket payload → Zendesk's JSON (custom fields by title, group by name)."""
+    def ticket_body(self, ticket: dict, creating: bool, refs: dict | None = None) -> dict:
+        """The hub's ticket payload → Zendesk's JSON (custom fields by title, group by name; ``refs`` as
+        ``requester_id``/``organization_id``, which then stand for the ``requester`` object)."""
         body = _native(ticket)
+        references = reference_fields("ticket", refs)
+        if references:
+            body.update(references)
+            if "requester_id" in references:
+                body.pop("requester", None)
         fields = body.pop("fields", None)
         if isinstance(fields, dict):
             body["custom_fields"] = self.directory.custom_fields(fields)
@@ -118,12 +127,12 @@ class ZendeskConnector:
             raise PermanentError("zendesk: upsert_ticket needs an external_id")
         existing = self.ticket_by_external_id(str(external_id))
         if existing is None:
-            body = self.ticket_body(payload.get("ticket"), creating=True)
+            body = self.ticket_body(payload.get("ticket"), creating=True, refs=payload.get("refs"))
             body["external_id"] = str(external_id)
             result = self.client.call(lambda: self.client.zenpy.tickets.create(self.to_ticket(body)))
             ticket = result.ticket
             return {"id": str(ticket.id), "updated_at": ticket.updated_at, "created": True}
-        body = self.ticket_body(payload.get("ticket"), creating=False)
+        body = self.ticket_body(payload.get("ticket"), creating=False, refs=payload.get("refs"))
         if not body:
             return {"id": str(existing["id"]), "updated_at": existing["updated_at"], "created": False}
         body["id"] = existing["id"]
@@ -132,6 +141,7 @@ class ZendeskConnector:
 
     def update_changes(self, payload: dict) -> dict:
         change = {k: payload[k] for k in UPDATABLE if payload.get(k) is not None}
+        change.update(reference_fields("ticket", payload.get("refs")))
         if payload.get("fields"):
             change["custom_fields"] = self.directory.custom_fields(payload["fields"])
         if payload.get("group"):
@@ -201,6 +211,7 @@ class ZendeskConnector:
 
     def _op_upsert_user(self, payload: dict, key: str) -> dict:
         user = _native(payload.get("user"))
+        user.update(reference_fields("customer", payload.get("refs")))
         if payload.get("external_id"):
             user["external_id"] = str(payload["external_id"])
         if not (user.get("external_id") or user.get("email")):
@@ -226,8 +237,7 @@ class ZendeskConnector:
             raise PermanentError("zendesk: associate needs object, id and refs")
         record_id = int(payload["id"])
         if payload.get("object") == "ticket":
-            change = {name: int(refs[role]) for role, name in (("customer", "requester_id"),
-                                                                ("organisation", "organization_id")) if refs.get(role)}
+            change = reference_fields("ticket", refs)
             result = self.client.call(lambda: self.client.zenpy.tickets.update(Ticket(id=record_id, **change)))
             return {"id": str(record_id), "updated_at": result.ticket.updated_at}
         if payload.get("object") == "customer" and refs.get("organisation"):

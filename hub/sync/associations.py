@@ -8,7 +8,10 @@ contact's ``associatedcompanyid``). The hub keeps them as canonical ids:
 * in: a customer's organisation, as a system reports it, becomes the canonical ``organisation_id`` (a native
   id the hub has linked; an absent or unknown one says nothing, so a system that has no company for a person
   never clears it);
-* out: after a ticket or customer changes, its links are marked pending (``SyncLink.marker = "assoc"``). At the
+* out, in the record's own write: when the records it names already have native ids in a system, the create or
+  update carries them (``payload["refs"]``, for operations the connector lists in ``carries_refs``) and they
+  are remembered as written (``for_write``, ``carried``) — no extra call;
+* out, the fallback: after a ticket or customer changes, its links are marked pending (``SyncLink.marker = "assoc"``). At the
   end of a pass ``sweep`` turns each pending link into one ``associate`` write ``{object, id, refs: {role:
   native id}}`` once every record it names has a native id in that system (a record still being created there
   waits for the next pass), and only if the system does not already show those associations (``seen["_assoc"]``
@@ -100,7 +103,11 @@ def wanted(links: Links, object: str, canonical_id: str, system: str) -> tuple[d
     row = links.record(object, canonical_id)
     if row is None or row.deleted:
         return {}, False
-    data = data_of(row)
+    return refs_for(links, object, data_of(row), system)
+
+
+def refs_for(links: Links, object: str, data: dict, system: str) -> tuple[dict[str, str], bool]:
+    """What the record ``data`` should be associated with in ``system``: ``({role: native id}, waiting)``."""
     targets: dict[str, tuple[str, str]] = {}  # role -> (object, canonical id)
     if object == "ticket":
         customer = _customer_of(links, data)
@@ -109,7 +116,7 @@ def wanted(links: Links, object: str, canonical_id: str, system: str) -> tuple[d
             organisation = data_of(customer).get("organisation_id")
             if organisation:
                 targets["organisation"] = ("organisation", organisation)
-    elif data.get("organisation_id"):
+    elif object == "customer" and data.get("organisation_id"):
         targets["organisation"] = ("organisation", data["organisation_id"])
     refs, waiting = {}, False
     for role, (target_object, target_id) in targets.items():
@@ -121,6 +128,37 @@ def wanted(links: Links, object: str, canonical_id: str, system: str) -> tuple[d
         else:
             refs[role] = target.native_id
     return refs, waiting
+
+
+# -- associations carried by the record's own write -----------------------------------------------------------
+
+def for_write(connector, links: Links, object: str, data: dict, system: str, operation: str, link: SyncLink
+              ) -> dict[str, str]:
+    """The refs a record write should carry (``payload["refs"]``), or {} when the operation cannot carry them.
+
+    A connector lists in ``carries_refs`` the operations whose payload may carry ``refs`` — ``"any"`` (the
+    vendor takes the references on create and update: Salesforce ``ContactId``/``AccountId``, Zendesk
+    ``requester_id``/``organization_id``) or ``"create"`` (only a create can: HubSpot batch create's
+    ``associations``). Only records that already have a native id in ``system`` are named; the others are left
+    to the sweep once they do.
+    """
+    if object not in OBJECTS:
+        return {}
+    mode = (getattr(connector, "carries_refs", None) or {}).get(operation)
+    if mode is None or (mode == "create" and link.native_id):
+        return {}
+    refs, _ = refs_for(links, object, data, system)
+    return refs
+
+
+def carried(link: SyncLink, object: str, data: dict, refs: dict[str, str]) -> None:
+    """The record's write carries ``refs``: the sweep must not write them again."""
+    seen = echo.seen_of(link)
+    seen["_assoc"] = {**(seen.get("_assoc") or {}), **refs}
+    if object == "customer" and "organisation" in refs:
+        # What the system will report back for the customer's organisation.
+        seen["organisation_id"] = data.get("organisation_id")
+    link.seen = dumps(seen)
 
 
 # -- the end-of-pass sweep ------------------------------------------------------------------------------------
@@ -158,11 +196,7 @@ def sweep(hub, engine, systems=None) -> int:
                     order = order_key(link.system, link.object, link.canonical_id)
                     key = f"{order}:v{row.version}:{OPERATION}:{digest}"
                     engine.pusher._emit(session, link.system, OPERATION, payload, key, order, kind=3)
-                    seen["_assoc"] = {**current, **refs}
-                    if link.object == "customer" and "organisation" in refs:
-                        # What the system will report back for the customer's organisation.
-                        seen["organisation_id"] = data_of(row).get("organisation_id")
-                    link.seen = dumps(seen)
+                    carried(link, link.object, data_of(row), refs)
                     sent += 1
                 if not waiting:
                     link.marker = None

@@ -18,7 +18,7 @@ from hub import clock
 from hub.db import OutboxAction, dumps
 from hub.mappings import Mapping
 from hub.pipeline import ActionRefused, EventContext
-from hub.sync import echo
+from hub.sync import associations, echo
 from hub.sync.links import Links
 from hub.sync.models import SyncRecord
 
@@ -135,6 +135,12 @@ class Pusher:
                 payload = {"external_id": row.canonical_id, write.body: mapping.upsert_body(data)}
             else:
                 continue
+            # Associations the vendor takes in this very write (a create's requester, a Case's ContactId) ride
+            # along, so the end-of-pass sweep has nothing left to write for them.
+            refs = associations.for_write(self.hub.connectors.get(system), links, object, data, system,
+                                          operation, link)
+            if refs:
+                payload["refs"] = dict(sorted(refs.items()))
             order = order_key(system, object, row.canonical_id)
             if not new:  # a record first seen now has no earlier write waiting
                 self.supersede(session, order, (write.upsert, write.update))
@@ -143,6 +149,8 @@ class Pusher:
             if self._emit(session, system, operation, payload, key, order):
                 sent += 1
             echo.remember_written(link, mapping, data)
+            if refs:
+                associations.carried(link, object, data, refs)
         return sent
 
     @staticmethod

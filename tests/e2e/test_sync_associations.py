@@ -10,6 +10,7 @@ import requests
 from hub.sync import run_pass
 from tests.e2e.sync_support import (
     TICKET_FIELDS, _call, converge, hs_tickets, make_sync_hub, sf_query, start_in_thread, writes, zd_create,
+    zd_tickets,
 )
 
 pytestmark = pytest.mark.e2e
@@ -99,3 +100,62 @@ def test_associations_are_batched(url, hub):
     contact = _call("GET", f"{url}/crm/v3/objects/contacts/peter@initech.example", "sandbox-token",
                     params={"idProperty": "email"})
     assert all(hs_associated(url, "tickets", t["id"], "contacts") == [contact["id"]] for t in tickets)
+
+
+def routes_of(url, system: str) -> dict[str, int]:
+    return dict(requests.get(f"{url}/_sandbox/stats", timeout=10).json()[system]["by_route"])
+
+
+def delta(before: dict, after: dict) -> dict:
+    return {route: n - before.get(route, 0) for route, n in after.items()
+            if n != before.get(route, 0) and not route.startswith("GET ") and not route.endswith("/search")}
+
+
+def test_associations_ride_in_the_creating_write_when_the_people_already_exist(url, hub):
+    """Requester and organisation synced earlier: 30 new tickets cost one HubSpot batch create (associations in
+    its inputs), one Salesforce composite (ContactId/AccountId in the Cases) and no association call at all."""
+    zd_org_and_user(url, "Umbrella", "alice@umbrella.example", "Alice Abernathy")
+    zd_create(url, "First", "First ticket", "alice@umbrella.example", "Alice Abernathy")
+    converge(hub, url)
+    for i in range(30):
+        zd_create(url, f"Later {i}", f"Body {i}", "alice@umbrella.example", "Alice Abernathy", priority="high")
+    before = {s: routes_of(url, s) for s in ("salesforce", "hubspot", "zendesk")}
+    converge(hub, url)
+    after = {s: routes_of(url, s) for s in ("salesforce", "hubspot", "zendesk")}
+    assert delta(before["hubspot"], after["hubspot"]) == {
+        "POST /crm/v3/objects/<objtype:object_type>/batch/create": 1}
+    assert delta(before["salesforce"], after["salesforce"]) == {"POST /services/data/v<version>/composite/": 1}
+    assert delta(before["zendesk"], after["zendesk"]) == {}
+
+    company = hs_find(url, "companies", "deskbridge_id", "ORG-Umbrella")
+    contact = _call("GET", f"{url}/crm/v3/objects/contacts/alice@umbrella.example", "sandbox-token",
+                    params={"idProperty": "email"})
+    later = [t for t in hs_tickets(url) if t["properties"]["subject"].startswith("Later")]
+    assert len(later) == 30
+    for ticket in later:
+        assert hs_associated(url, "tickets", ticket["id"], "contacts") == [contact["id"]]
+        assert hs_associated(url, "tickets", ticket["id"], "companies") == [company["id"]]
+    [account] = sf_query(url, "SELECT Id FROM Account WHERE Deskbridge_Id__c = 'ORG-Umbrella'")
+    [person] = sf_query(url, "SELECT Id FROM Contact WHERE Email = 'alice@umbrella.example'")
+    cases = sf_query(url, "SELECT ContactId, AccountId FROM Case WHERE Subject LIKE 'Later%'")
+    assert len(cases) == 30
+    assert {(c["ContactId"], c["AccountId"]) for c in cases} == {(person["Id"], account["Id"])}
+    # And nothing is written again on a quiet cycle.
+    settled = {s: writes(url, s) for s in ("salesforce", "hubspot", "zendesk")}
+    converge(hub, url)
+    assert {s: writes(url, s) for s in ("salesforce", "hubspot", "zendesk")} == settled
+
+
+def test_a_salesforce_case_becomes_a_zendesk_ticket_with_its_requester_and_organisation_in_the_create(url, hub):
+    org, user = zd_org_and_user(url, "Stark", "tony@stark.example", "Tony Stark")
+    converge(hub, url)
+    [person] = sf_query(url, "SELECT Id, AccountId FROM Contact WHERE Email = 'tony@stark.example'")
+    _call("POST", f"{url}/services/data/v59.0/sobjects/Case", "sandbox-session", json={
+        "Subject": "Suit payment", "Description": "Refund please", "Status": "New", "Priority": "Medium",
+        "ContactId": person["Id"], "AccountId": person["AccountId"], "SuppliedEmail": "tony@stark.example"})
+    before = routes_of(url, "zendesk")
+    converge(hub, url)
+    made = delta(before, routes_of(url, "zendesk"))  # one create (a lone write goes the single-ticket way)
+    assert made in ({"POST /api/v2/tickets.json": 1}, {"POST /api/v2/tickets/create_many.json": 1}), made
+    [ticket] = [t for t in zd_tickets(url) if t["subject"] == "Suit payment"]
+    assert (ticket["requester_id"], ticket["organization_id"]) == (user["id"], org["id"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+import requests
 import urllib3
 
 from connectors.hubspot import Config
@@ -317,3 +318,79 @@ def test_one_invalid_input_fails_alone_not_its_whole_batch(sandbox, hs):
     outcomes = hs.execute_batch("update_ticket", updates)
     assert [type(o).__name__ for o in outcomes] == ["dict", "PermanentError", "dict"]
     assert hs.find("ticket", "V-3")["properties"]["hs_ticket_priority"] == "HIGH"
+
+
+# -- associations carried by the creating write ----------------------------------------------------------------
+def _people(hs) -> tuple[str, str]:
+    contact = hs.execute("upsert_contact", {"external_id": "C-1", "contact": {"email": "ada@example.org"}}, "c")
+    company = hs.execute("upsert_company", {"external_id": "ORG-1", "company": {"name": "Acme"}}, "o")
+    return contact["id"], company["id"]
+
+
+def _vendor(sandbox, method: str, path: str) -> dict:
+    answer = requests.request(method, f"{sandbox.url}{path}", headers={"Authorization": "Bearer sandbox-token"},
+                              timeout=10)
+    assert answer.status_code < 300, answer.text
+    return answer.json() if answer.content else {}
+
+
+def _associated(sandbox, ticket_id: str, to_type: str) -> list[str]:
+    body = _vendor(sandbox, "GET", f"/crm/v4/objects/tickets/{ticket_id}/associations/{to_type}")
+    return [str(r["toObjectId"]) for r in body.get("results") or []]
+
+
+def test_tickets_with_refs_are_created_with_their_associations_in_one_batch_create(sandbox, hs):
+    contact, company = _people(hs)
+    before = dict(routes(sandbox))
+    items = [({"external_id": f"R-{n}", "refs": {"customer": contact, "organisation": company},
+               "ticket": {"subject": f"R {n}", "hs_pipeline_stage": "1"}}, f"r{n}") for n in range(150)]
+    items.append(({"external_id": "R-plain", "ticket": {"subject": "no refs", "hs_pipeline_stage": "1"}}, "rp"))
+    outcomes = hs.execute_batch("upsert_ticket", items)
+    made = {route: n - before.get(route, 0) for route, n in routes(sandbox).items() if n != before.get(route, 0)}
+    assert made == {"POST /crm/v3/objects/<objtype:object_type>/batch/create": 2,
+                    "POST /crm/v3/objects/<objtype:object_type>/batch/upsert": 1}
+    assert all(isinstance(o, dict) and o["created"] and o["updated_at"] for o in outcomes)
+    assert _associated(sandbox, outcomes[0]["id"], "contacts") == [contact]
+    assert _associated(sandbox, outcomes[149]["id"], "companies") == [company]
+    assert _associated(sandbox, outcomes[150]["id"], "contacts") == []
+    assert store(sandbox).records["tickets"][outcomes[0]["id"]].properties["deskbridge_id"] == "R-0"
+
+
+def test_a_retried_create_with_refs_finds_the_ticket_and_associates_it(sandbox, hs):
+    """The first create committed but its answer was lost: the retry's create is refused (the unique
+    deskbridge_id is taken, 409), so the ticket is upserted and associated through v4 — still one ticket."""
+    contact, company = _people(hs)
+    pool = hs.client.batch.api_client.rest_client.pool_manager
+    original, lost = pool.request, []
+
+    def request_then_lose(method, url, *args, **kwargs):
+        response = original(method, url, *args, **kwargs)
+        if not lost and url.endswith("/batch/create"):
+            lost.append(url)
+            raise urllib3.exceptions.ReadTimeoutError(pool, url, "read timed out")
+        return response
+    pool.request = request_then_lose
+    payload = {"external_id": "T-lost", "refs": {"customer": contact, "organisation": company},
+               "ticket": {"subject": "Lost answer", "hs_pipeline_stage": "1"}}
+    with pytest.raises(RetryableError):
+        hs.execute("upsert_ticket", payload, "k")
+    result = hs.execute("upsert_ticket", payload, "k")
+    assert lost and result["created"] is False
+    [ticket] = live(sandbox, "tickets", "deskbridge_id", "T-lost")
+    assert ticket.id == result["id"]
+    assert _associated(sandbox, ticket.id, "contacts") == [contact]
+    assert _associated(sandbox, ticket.id, "companies") == [company]
+
+
+def test_a_create_naming_a_gone_contact_still_creates_the_others_and_says_why(sandbox, hs):
+    contact, company = _people(hs)
+    gone = hs.execute("upsert_contact", {"external_id": "C-2", "contact": {"email": "gone@example.org"}}, "g")["id"]
+    _vendor(sandbox, "DELETE", f"/crm/v3/objects/contacts/{gone}")
+    items = [({"external_id": "G-1", "refs": {"customer": contact}, "ticket": {"subject": "ok",
+                                                                               "hs_pipeline_stage": "1"}}, "g1"),
+             ({"external_id": "G-2", "refs": {"customer": gone}, "ticket": {"subject": "gone",
+                                                                            "hs_pipeline_stage": "1"}}, "g2")]
+    first, second = hs.execute_batch("upsert_ticket", items)
+    assert isinstance(first, dict) and _associated(sandbox, first["id"], "contacts") == [contact]
+    assert isinstance(second, PermanentError) and "associate" in str(second)
+    assert len(live(sandbox, "tickets", "deskbridge_id", "G-2")) == 1  # the ticket itself is there

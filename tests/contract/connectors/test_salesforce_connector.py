@@ -316,3 +316,23 @@ def test_twenty_percent_faults_converge_without_duplicates(sandbox):
     control(sandbox, "DELETE", "/_sandbox/faults")
     assert pending == [] and sum(injected.values()) >= 5 and len(injected) >= 3
     assert count(connector, "SELECT Id FROM Case WHERE Deskbridge_Id__c LIKE 'F-%'") == 300
+
+
+def test_refs_ride_in_the_case_and_contact_writes(sandbox, sf):
+    """``refs`` become Case.ContactId/AccountId and Contact.AccountId inside the same composite call."""
+    account = sf.execute("upsert_account", {"external_id": "ORG-R", "account": {"Name": "Acme"}}, "a")
+    contact = sf.execute_batch("upsert_contact", [({"external_id": "CUST-R", "refs": {"organisation": account["id"]},
+                                                    "contact": {"LastName": "Roe"}}, "c")])[0]
+    assert sf.get("customer", contact["id"])["AccountId"] == account["id"]
+    before = composite_calls(sandbox)
+    items = [({"external_id": f"RC-{n}", "refs": {"customer": contact["id"], "organisation": account["id"]},
+               "case": {"Subject": f"Refs {n}"}}, f"k{n}") for n in range(3)]
+    outcomes = sf.execute_batch("upsert_case", items)
+    assert composite_calls(sandbox) - before == 1
+    for outcome in outcomes:
+        case = sf.get("ticket", outcome["id"])
+        assert (case["ContactId"], case["AccountId"]) == (contact["id"], account["id"])
+    other = sf.execute("upsert_account", {"external_id": "ORG-S", "account": {"Name": "Other"}}, "b")
+    sf.execute("update_case", {"case_id": outcomes[0]["id"], "fields": {"Priority": "High"},
+                               "refs": {"organisation": other["id"]}}, "u")
+    assert sf.get("ticket", outcomes[0]["id"])["AccountId"] == other["id"]

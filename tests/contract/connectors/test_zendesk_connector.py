@@ -321,3 +321,21 @@ def test_registered_through_the_hub_and_batched_by_the_outbox(make_hub, sandbox)
         pass
     assert sorted(t["external_id"] for t in live_tickets(connector)) == ["H-0", "H-1", "H-2"]
     assert stats(sandbox)["POST /api/v2/tickets/create_many.json"] == 1
+
+
+def test_refs_become_requester_and_organization_of_the_created_and_updated_tickets(zd, sandbox):
+    org = zd.execute("upsert_organization", {"external_id": "ORG-Z", "organization": {"name": "Zeta"}}, "o")
+    other = zd.execute("upsert_organization", {"external_id": "ORG-Y", "organization": {"name": "Ypsilon"}}, "o2")
+    user = zd.execute_batch("upsert_user", [({"external_id": "CUST-Z", "refs": {"organisation": org["id"]},
+                                              "user": {"name": "Zed", "email": "zed@example.org"}}, "u")])[0]
+    assert zd.get("customer", user["id"])["organization_id"] == int(org["id"])
+    refs = {"customer": user["id"], "organisation": org["id"]}
+    outcomes = zd.execute_batch("upsert_ticket", [({**new_ticket(f"RZ-{n}"), "refs": refs}, f"k{n}")
+                                                  for n in range(2)])
+    for outcome in outcomes:
+        ticket = zd.get("ticket", outcome["id"])
+        # requester_id stands for the payload's requester object (which names someone else)
+        assert (ticket["requester_id"], ticket["organization_id"]) == (int(user["id"]), int(org["id"]))
+    zd.execute_batch("update_ticket", [({"ticket_id": outcomes[0]["id"], "priority": "high",
+                                         "refs": {"organisation": other["id"]}}, "up")])
+    assert zd.get("ticket", outcomes[0]["id"])["organization_id"] == int(other["id"])

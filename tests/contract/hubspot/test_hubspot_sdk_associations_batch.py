@@ -58,3 +58,55 @@ def test_notes_read_their_ticket_in_one_batch_call(hs):
     read = hs.crm.associations.v4.batch_api.get_page("notes", "tickets", {"inputs": [{"id": note}, {"id": lonely}]})
     assert {r._from.id: [str(t.to_object_id) for t in r.to] for r in read.results} == {note: [ticket]}
     assert read.num_errors == 1  # the note on no ticket
+
+
+# -- associations inside batch create (SimplePublicObjectBatchInputForCreate.associations) ------------------------
+def _ticket_inputs(contact: str, company: str, names: list[str]):
+    from hubspot.crm.tickets import (AssociationSpec, PublicAssociationsForObject, PublicObjectId,
+                                     SimplePublicObjectBatchInputForCreate)
+
+    def to(object_id: str, type_id: int):
+        return PublicAssociationsForObject(to=PublicObjectId(id=object_id), types=[AssociationSpec(
+            association_category="HUBSPOT_DEFINED", association_type_id=type_id)])
+    return [SimplePublicObjectBatchInputForCreate(
+        properties={"subject": name, "hs_pipeline": "0", "hs_pipeline_stage": "1", "deskbridge_id": name},
+        associations=[to(contact, 16), to(company, 26)]) for name in names]
+
+
+def test_batch_create_applies_each_inputs_associations(hs):
+    from hubspot.crm.tickets import BatchInputSimplePublicObjectBatchInputForCreate
+    contact = _create(hs, "contacts", {"email": "linus@example.org"})
+    company = _create(hs, "companies", {"name": "Initech"})
+    answer = hs.crm.tickets.batch_api.create(BatchInputSimplePublicObjectBatchInputForCreate(
+        inputs=_ticket_inputs(contact, company, ["T-a", "T-b"])))
+    assert answer.status == "COMPLETE"
+    ids = {r.properties["deskbridge_id"]: r.id for r in answer.results}
+    assert set(ids) == {"T-a", "T-b"}
+    read = hs.crm.associations.v4.batch_api.get_page("tickets", "contacts",
+                                                     {"inputs": [{"id": i} for i in ids.values()]})
+    linked = {r._from.id: [str(t.to_object_id) for t in r.to] for r in read.results}
+    assert linked == {i: [contact] for i in ids.values()}
+    companies = hs.crm.associations.v4.basic_api.get_page("tickets", ids["T-a"], "companies").results
+    assert [str(r.to_object_id) for r in companies] == [company]
+    # the primary ticket → company association (26) comes with the unlabelled one, as in HubSpot
+    assert {t.label for r in companies for t in r.association_types} == {"Primary", None}
+
+
+def test_batch_create_with_a_taken_unique_value_or_a_gone_target_creates_nothing(hs):
+    from hubspot.crm.tickets import BatchInputSimplePublicObjectBatchInputForCreate
+    from hubspot.crm.tickets.exceptions import ApiException as TicketsApiException
+    contact = _create(hs, "contacts", {"email": "milton@example.org"})
+    company = _create(hs, "companies", {"name": "Initrode"})
+    hs.crm.tickets.batch_api.create(BatchInputSimplePublicObjectBatchInputForCreate(
+        inputs=_ticket_inputs(contact, company, ["T-c"])))
+    with pytest.raises(TicketsApiException) as caught:  # T-c exists already (a retry after a lost answer)
+        hs.crm.tickets.batch_api.create(BatchInputSimplePublicObjectBatchInputForCreate(
+            inputs=_ticket_inputs(contact, company, ["T-d", "T-c"])))
+    assert caught.value.status == 409
+    hs.crm.objects.basic_api.archive("contacts", contact)
+    with pytest.raises(TicketsApiException) as caught:
+        hs.crm.tickets.batch_api.create(BatchInputSimplePublicObjectBatchInputForCreate(
+            inputs=_ticket_inputs(contact, company, ["T-e"])))
+    assert caught.value.status == 400
+    names = {t.properties.get("deskbridge_id") for t in hs.crm.tickets.get_all(properties=["deskbridge_id"])}
+    assert names == {"T-c"}
