@@ -16,7 +16,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, inspect, select, text
 from sqlalchemy.orm import Session
 
 from hub import clock
@@ -42,32 +42,54 @@ def anchor_path(settings) -> Path:
     return Path(settings.data_dir) / "audit-anchors.jsonl"
 
 
-def entry_hash(key: bytes, prev_hash: str, entry: AuditEntry) -> str:
+def entry_hash(key: bytes, prev_hash: str, entry: AuditEntry, detail: dict | None = None) -> str:
     body = dumps({"id": entry.id, "at": clock.isoformat(entry.at), "actor": entry.actor, "action": entry.action,
                   "target": entry.target, "outcome": entry.outcome, "source": entry.source,
-                  "detail": json.loads(entry.detail)})
+                  "detail": json.loads(entry.detail) if detail is None else detail})
     return hmac.new(key, (prev_hash + body).encode(), hashlib.sha256).hexdigest()
 
 
 def append(hub, session: Session, actor: str, action: str, target: str, outcome: str,
            source: str | None = None, detail: dict | None = None) -> AuditEntry:
-    """Append one entry in the caller's transaction (serialised on the chain head)."""
-    if session.bind.dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(727274)"))
-    last = session.execute(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1)).scalar_one_or_none()
-    prev_hash = last.hash if last else GENESIS
+    """Append one entry in the caller's transaction (serialised on the chain head).
+
+    Ids are given by the chain, not by a sequence: entry N+1 follows entry N under the chain lock, so a rolled-back
+    transaction never leaves a gap (a PostgreSQL sequence would) that ``verify`` would report as a missing entry.
+    The head is remembered for the rest of the transaction, so a batch of appends costs one head read, no flush
+    per entry, and one multi-row insert at commit.
+    """
+    head_id, prev_hash = _head(session)
     from hub.logs import mask_pans
     actor, target = mask_pans(str(actor)), mask_pans(str(target))  # like detail: never a card number
-    entry = AuditEntry(at=clock.now(), actor=actor[:255], action=action[:100], target=target[:255],
+    scrubbed = _scrub(detail or {})
+    entry = AuditEntry(id=head_id + 1, at=clock.now(), actor=actor[:255], action=action[:100], target=target[:255],
                        outcome=outcome[:32], source=(source or "")[:255] or None,
-                       detail=dumps(_scrub(detail or {})), prev_hash=prev_hash, hash="")
+                       detail=dumps(scrubbed), prev_hash=prev_hash, hash="")
+    entry.hash = entry_hash(hub.audit_key, prev_hash, entry, json.loads(entry.detail))
     session.add(entry)
-    session.flush()
-    entry.hash = entry_hash(hub.audit_key, prev_hash, entry)
+    session.info[_HEAD] = (session.get_transaction(), entry)
     every = hub.settings.audit.anchor_every
     if entry.id % every == 0:
         _anchor(hub, session, entry)
     return entry
+
+
+_HEAD = "deskbridge.audit_head"
+
+
+def _head(session: Session) -> tuple[int, str]:
+    """(id, hash) of the chain's last entry as this transaction sees it; takes the chain lock on first use."""
+    cached = session.info.get(_HEAD)
+    if cached is not None:
+        transaction, entry = cached
+        # Same transaction and the entry still in it (a rolled-back savepoint expunges what it added).
+        if transaction is session.get_transaction() and entry in session:
+            return entry.id, entry.hash
+        session.info.pop(_HEAD, None)
+    if session.bind.dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(727274)"))
+    last = session.execute(select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).first()
+    return (last.id, last.hash) if last else (0, GENESIS)
 
 
 def _scrub(detail: dict) -> dict:
@@ -77,11 +99,30 @@ def _scrub(detail: dict) -> dict:
 
 
 def _anchor(hub, session: Session, entry: AuditEntry) -> None:
+    """Record the head as an anchor: a row now, the file line once the transaction has committed (an anchor for
+    an entry that was rolled back would later read as a rewritten chain)."""
     session.add(AuditAnchor(entry_id=entry.id, hash=entry.hash, at=clock.now()))
+    pending = session.info.setdefault("deskbridge.audit_anchors", [])
+    pending.append((entry, entry.id, entry.hash))
+    if len(pending) > 1:
+        return  # the listener below is already waiting for this commit
     path = anchor_path(hub.settings)
+
+    def write(_session) -> None:
+        rows, pending[:] = list(pending), []
+        lines = [{"entry_id": id, "hash": hash, "at": clock.isoformat(clock.now())}
+                 for obj, id, hash in rows if inspect(obj).persistent]
+        if lines:
+            _write_anchor_lines(path, lines)
+
+    event.listen(session, "after_commit", write, once=True)
+
+
+def _write_anchor_lines(path: Path, lines: list[dict]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a", encoding="utf-8") as fh:
-        fh.write(json.dumps({"entry_id": entry.id, "hash": entry.hash, "at": clock.isoformat(clock.now())}) + "\n")
+        for line in lines:
+            fh.write(json.dumps(line) + "\n")
         fh.flush()
         os.fsync(fh.fileno())
 
