@@ -276,6 +276,18 @@ class ZendeskConnector:
         """Comments of many tickets per request since ``start_time`` (see ``streams.comment_events``)."""
         return comment_events(self.client, start_time)
 
+    def merged_into(self, ticket_id) -> str | None:
+        """The ticket a merged-away ticket went into: its merge audit's ``via`` (channel ``merge``,
+        ``source.to.ticket_id``), the latest one if several; None if it was not merged."""
+        found = None
+        for page in self.client.pages(f"tickets/{int(ticket_id)}/audits.json", "audits"):
+            for audit in page:
+                via = audit.get("via") or {}
+                target = ((via.get("source") or {}).get("to") or {}).get("ticket_id")
+                if via.get("channel") == "merge" and target and int(target) != int(ticket_id):
+                    found = str(target)
+        return found
+
     def get(self, object: str, id) -> dict | None:
         path, key = self._object_path(object)
         if not str(id).isdigit():

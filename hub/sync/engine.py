@@ -76,6 +76,9 @@ class Engine:
         link = links.by_native(object, system, native_id)
         if mapping.is_deleted(native):
             return self._deleted(session, links, system, object, link, native)
+        merged = merge.merged_away(self, session, links, system, object, link, native)
+        if merged is not None:  # closed by a merge (Zendesk): merged everywhere instead of synced as closed
+            return merged
         # Card numbers never enter the hub's own tables (nor, from here, any other system's copy).
         reported = mask_pans_deep(mapping.to_canonical(native))
         reported["_external_id"] = mapping.native_external_id(native)

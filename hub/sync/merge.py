@@ -5,7 +5,9 @@ How each system shows a merge (the loser comes through the change stream as dele
 * Salesforce: the merged-away Contact/Account/Case is deleted with ``MasterRecordId`` = the survivor;
 * HubSpot: ``POST /crm/v3/objects/{type}/merge`` archives the merged-away record and its id keeps resolving to
   the survivor (``GET`` by the old id answers the survivor), so an archived record whose id now reads as another
-  record was merged into it.
+  record was merged into it;
+* Zendesk (tickets): ``POST tickets/{target}/merge.json`` closes each source with the tag ``closed_by_merge``;
+  its merge audit's ``via`` (channel ``merge``) names the target in ``source.to.ticket_id`` (``merged_away``).
 
 What the hub does (``apply``, inside the page's transaction):
 
@@ -33,6 +35,30 @@ log = logging.getLogger(__name__)
 NOTE = "Merged into {survivor} ({system} merge of {loser} into {survivor_native}); continue there."
 # object -> HubSpot object type for its merge endpoint
 HUBSPOT_TYPES = {"ticket": "tickets", "customer": "contacts", "organisation": "companies"}
+
+
+ZENDESK_MERGED_TAG = "closed_by_merge"  # what Zendesk tags a ticket merged into another with (and closes it)
+
+
+def merged_away(engine, session, links: Links, system: str, object: str, link, native: dict) -> str | None:
+    """A live-looking record that was in fact merged away (a Zendesk ticket closed by a merge): the merge is
+    applied and its outcome returned; None for everything else (the record is applied as usual)."""
+    if link is None or system != "zendesk" or object != "ticket":
+        return None
+    if native.get("status") != "closed" or ZENDESK_MERGED_TAG not in (native.get("tags") or []):
+        return None
+    row = links.record(object, link.canonical_id)
+    if row is None or row.deleted:
+        return None
+    connector = engine.hub.connectors.get(system)
+    try:
+        survivor = connector.merged_into(link.native_id) if connector is not None else None
+    except Exception as exc:  # not knowing is not a merge: the ticket syncs as a closed one
+        log.warning("zendesk: could not tell where ticket %s was merged: %s", link.native_id, exc)
+        return None
+    if not survivor:
+        return None
+    return apply(engine, session, links, system, object, link, survivor)
 
 
 def survivor_of(engine, system: str, object: str, native: dict, native_id: str) -> str | None:

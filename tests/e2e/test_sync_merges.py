@@ -98,3 +98,39 @@ def test_a_salesforce_contact_merge_merges_the_hubspot_contacts(url, hub):
     assert {"grace@example.org", "g.hopper@example.org"} <= {u["email"] for u in users}
     converge(hub, url)
     assert len(_call("GET", f"{url}/crm/v3/objects/contacts", "sandbox-token")["results"]) == 1
+
+
+def test_a_zendesk_ticket_merge_merges_in_hubspot_closes_the_case_and_is_never_undone(url, hub):
+    """Zendesk's merge (POST tickets/{target}/merge.json through zenpy) closes the source with the tag
+    closed_by_merge and a merge audit naming the target: the hub merges the HubSpot copies, closes the loser's
+    Case with an internal note, and the loser never comes back."""
+    keep = zd_create(url, "Card lost", "I lost my card.", "grace@example.org", "Grace Hopper", priority="high")
+    lose = zd_create(url, "Lost card", "Card gone.", "grace@example.org", "Grace Hopper", priority="high")
+    converge(hub, url)
+    hs_before = {t["properties"]["deskbridge_id"]: t["id"] for t in hs_tickets(url)}
+    zenpy = hub.connectors["zendesk"].client.zenpy
+    job = zenpy.tickets.merge(keep["id"], [lose["id"]], source_comment="Duplicate of the card-lost request.")
+    assert hub.connectors["zendesk"].client.wait_job(job.id)[0]["success"]
+    assert zd_ticket(url, lose["id"])["status"] == "closed"
+    converge(hub, url)
+
+    # HubSpot: the loser's ticket merged into the survivor's (its id now answers the survivor).
+    loser_hs = hs_before[f"zendesk-{lose['id']}"]
+    keeper_hs = hs_before[f"zendesk-{keep['id']}"]
+    merged = _call("GET", f"{url}/crm/v3/objects/tickets/{loser_hs}", "sandbox-token")
+    assert merged["id"] == keeper_hs
+    # Salesforce: the loser's Case closed with an internal note naming the survivor; the survivor's untouched.
+    cases = {c["Subject"]: c for c in sf_query(url, "SELECT Id, Subject, Status FROM Case")}
+    assert cases["Lost card"]["Status"] == "Closed" and cases["Card lost"]["Status"] != "Closed"
+    notes = sf_query(url, f"SELECT CommentBody, IsPublished FROM CaseComment WHERE ParentId = "
+                          f"'{cases['Lost card']['Id']}'")
+    assert any(n["CommentBody"].startswith("Merged into") and n["IsPublished"] is False for n in notes)
+
+    # Later: an edit of the survivor reaches the others; nothing recreates or reopens the loser.
+    time.sleep(1.1)  # Zendesk stamps to the second: the edit is a new version
+    zd_update(url, keep["id"], subject="Card lost (merged)")
+    converge(hub, url)
+    assert {c["Subject"] for c in sf_query(url, "SELECT Subject FROM Case")} == {"Card lost (merged)", "Lost card"}
+    assert len([t for t in hs_tickets(url) if t["properties"]["subject"] == "Card lost (merged)"]) == 1
+    assert len(hs_tickets(url)) == 1
+    assert sf_query(url, f"SELECT Status FROM Case WHERE Id = '{cases['Lost card']['Id']}'")[0]["Status"] == "Closed"

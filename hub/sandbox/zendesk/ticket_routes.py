@@ -176,6 +176,17 @@ def register(bp: flask.Blueprint, emu: "ZendeskEmulator") -> None:
         items = [{"id": ticket_id, "change": change} for ticket_id, change in pairs]
         return job_answer(jobs.run_job(state(), "bulk_update", "update", items, work))
 
+    @route(bp, "/api/v2/tickets/<int:ticket_id>/merge.json", methods=["POST"])
+    def merge(ticket_id):
+        data = emu.raw_body()
+
+        def work(item):
+            for result in tickets.merge_tickets(state(), ticket_id, item, state().agent_id):
+                emu.deliver(result)
+            return ticket_id, None
+
+        return job_answer(jobs.run_job(state(), "merge", "update", [data], work))
+
     @route(bp, "/api/v2/tickets/destroy_many.json", methods=["DELETE"])
     def destroy_many():
         ids = jobs.parse_ids(flask.request.args.get("ids"))

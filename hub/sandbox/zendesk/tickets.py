@@ -176,8 +176,10 @@ def create_ticket(state: ZendeskState, data: dict, actor_id: int, channel: str =
     return WriteResult(ticket, audit.save(), events)
 
 
-def update_ticket(state: ZendeskState, ticket_id: int, data: dict, actor_id: int, at=None) -> WriteResult:
-    """``at``: when the change happened, for seeded history (default: now)."""
+def update_ticket(state: ZendeskState, ticket_id: int, data: dict, actor_id: int, at=None,
+                  via_of: dict | None = None) -> WriteResult:
+    """``at``: when the change happened, for seeded history (default: now); ``via_of``: the audit's ``via``
+    (a merge's, instead of the API's)."""
     ticket = get_live(state, ticket_id)
     if ticket["status"] == "closed":
         raise record_invalid({"status": [{"description": "Status: closed prevents ticket update",
@@ -207,6 +209,8 @@ def update_ticket(state: ZendeskState, ticket_id: int, data: dict, actor_id: int
         values["status"] = "open"
 
     audit = AuditBuilder(state, ticket_id, actor_id, at=at)
+    if via_of is not None:
+        audit.audit["via"] = via_of
     events: list[tuple[str, dict]] = []
     for key, field_name, suffix in SCALARS:
         if key in values and values[key] != ticket[key]:
@@ -249,6 +253,43 @@ def update_ticket(state: ZendeskState, ticket_id: int, data: dict, actor_id: int
         audit.audit["created_at"] = ts(when)
         return WriteResult(ticket, audit.save(), events)
     return WriteResult(ticket, audit.audit, [])
+
+
+MERGED_TAG = "closed_by_merge"
+
+
+def merge_tickets(state: ZendeskState, target_id: int, data: dict, actor_id: int) -> list[WriteResult]:
+    """``POST tickets/{target}/merge``: each source is closed with a comment saying where it went and the tag
+    ``closed_by_merge``; the target gets a comment naming the sources. Comments are private unless
+    ``*_comment_is_public``; each audit's ``via`` is channel ``merge`` with the other ticket(s) in its source."""
+    target = get_live(state, target_id)
+    ids = [int(i) for i in data.get("ids") or []]
+    if not ids:
+        raise invalid_attr("ids", "Ids: must name the tickets to merge", "InvalidValue")
+    sources = []
+    for source_id in ids:
+        source = get_live(state, source_id)
+        if source_id == target_id or source["status"] == "closed" or target["status"] == "closed":
+            raise record_invalid({"base": [{"description": f"Ticket {source_id} cannot be merged into {target_id}",
+                                            "error": "MergeFailed"}]})
+        sources.append(source)
+    results = []
+    for source in sources:
+        body = data.get("source_comment") or (f'This request was closed and merged into request #{target_id} '
+                                              f'"{target["subject"]}".')
+        results.append(update_ticket(state, source["id"], {
+            "status": "closed", "additional_tags": [MERGED_TAG],
+            "comment": {"body": body, "public": bool(data.get("source_comment_is_public", False))}}, actor_id,
+            via_of={"channel": "merge", "source": {"from": {}, "to": {"ticket_id": target_id,
+                                                                     "subject": target["subject"]},
+                                                   "rel": "merge"}}))
+    names = ", ".join(f'#{s["id"]} "{s["subject"]}"' for s in sources)
+    body = data.get("target_comment") or f"Request {names} was closed and merged into this request."
+    results.append(update_ticket(state, target_id, {
+        "comment": {"body": body, "public": bool(data.get("target_comment_is_public", False))}}, actor_id,
+        via_of={"channel": "merge", "source": {"from": {"ticket_ids": ids, "subject": sources[0]["subject"]},
+                                               "to": {}, "rel": "merge"}}))
+    return results
 
 
 def _next_tags(state: ZendeskState, ticket: dict, data: dict, custom: dict) -> list[str]:

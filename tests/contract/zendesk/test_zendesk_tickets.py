@@ -224,3 +224,37 @@ def test_permanently_delete_user_through_zenpy(zc):
     zc.users.permanently_delete(user.id)
     with pytest.raises(RecordNotFoundException):
         zc.users(id=user.id)
+
+
+# -- merge: POST tickets/{target}/merge.json --------------------------------------------------------------------
+def test_merge_closes_the_sources_with_a_comment_and_tag_and_comments_on_the_target(zc, api):
+    target = new_ticket(zc, subject="Card declined").ticket
+    first = new_ticket(zc, subject="Declined again").ticket
+    second = new_ticket(zc, subject="Still declined").ticket
+    job = zc.tickets.merge(target.id, [first.id, second.id], target_comment="Merged the duplicates.")
+    status = api("GET", f"/api/v2/job_statuses/{job.id}.json").json()["job_status"]
+    assert status["status"] == "completed" and status["results"][0]["success"] is True
+    for source in (first, second):
+        shown = zc.tickets(id=source.id)
+        assert shown.status == "closed" and "closed_by_merge" in shown.tags
+        comments = list(zc.tickets.comments(ticket=source.id))
+        assert comments[-1].body.startswith(f"This request was closed and merged into request #{target.id}")
+        assert comments[-1].public is False  # private unless source_comment_is_public
+        audits = api("GET", f"/api/v2/tickets/{source.id}/audits.json").json()["audits"]
+        assert audits[-1]["via"] == {"channel": "merge", "source": {
+            "from": {}, "to": {"ticket_id": target.id, "subject": "Card declined"}, "rel": "merge"}}
+    last = list(zc.tickets.comments(ticket=target.id))[-1]
+    assert last.body == "Merged the duplicates." and last.public is False
+    assert zc.tickets(id=target.id).status != "closed"
+    audits = api("GET", f"/api/v2/tickets/{target.id}/audits.json").json()["audits"]
+    assert audits[-1]["via"]["source"]["from"]["ticket_ids"] == [first.id, second.id]
+
+
+def test_a_closed_ticket_cannot_be_merged_and_the_job_says_so(zc, api):
+    target = new_ticket(zc).ticket
+    source = new_ticket(zc).ticket
+    zc.tickets.merge(target.id, [source.id])
+    again = zc.tickets.merge(target.id, [source.id])  # the source is closed now
+    status = api("GET", f"/api/v2/job_statuses/{again.id}.json").json()["job_status"]
+    assert status["results"][0]["success"] is False
+    assert len(list(zc.tickets.comments(ticket=target.id))) == 2  # the first merge's comment only
