@@ -150,7 +150,7 @@ def bench_write_calls(quick: bool) -> list[dict]:
         _row("sync_write_calls", "Salesforce writes per 1,000 Zendesk tickets", crm["salesforce"] * per, "calls",
              math.ceil(n / 200) * per, f"n={n}; baseline = ⌈n/200⌉ (composite collections)", higher_is_better=False),
         _row("sync_write_calls", "HubSpot writes per 1,000 Zendesk tickets", crm["hubspot"] * per, "calls",
-             math.ceil(n / 100) * per, f"n={n}; baseline = ⌈n/100⌉ (batch upsert)", higher_is_better=False),
+             math.ceil(n / 100) * per, f"n={n}; baseline = ⌈n/100⌉ (batch create, associations inside)", higher_is_better=False),
         _row("sync_write_calls", "Zendesk writes per 1,000 Salesforce Cases", zd * per, "calls",
              math.ceil(n / 100) * per, f"n={n}; baseline = ⌈n/100⌉ (create_many); HubSpot copies counted above",
              higher_is_better=False),
