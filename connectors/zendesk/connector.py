@@ -288,6 +288,17 @@ class ZendeskConnector:
                     found = str(target)
         return found
 
+    def user_merged_into(self, user_id, emails) -> str | None:
+        """The user a deleted end user was merged into (``PUT users/{id}/merge.json`` moves its email identities
+        to the target): the one active user that now holds one of the deleted user's ``emails``; None if the
+        emails went with the user (a plain delete)."""
+        found: set[str] = set()
+        for email in sorted({str(e).strip().lower() for e in emails if e}):
+            body = self.client.get_json("users/search.json", {"query": f'email:"{email}"'})
+            found |= {str(u["id"]) for u in body.get("users") or []
+                      if u.get("active", True) and str(u.get("id")) != str(user_id)}
+        return found.pop() if len(found) == 1 else None
+
     def get(self, object: str, id) -> dict | None:
         path, key = self._object_path(object)
         if not str(id).isdigit():

@@ -187,7 +187,8 @@ class Engine:
         row = links.record(object, link.canonical_id)
         if row is None or row.deleted:
             return "unchanged"
-        survivor = merge.survivor_of(self, system, object, native or {}, link.native_id) if native else None
+        survivor = (merge.survivor_of(self, system, object, native or {}, link.native_id, data_of(row))
+                    if native else None)
         if survivor:  # merged away, not deleted: the hub merges (or closes and relinks) everywhere instead
             return merge.apply(self, session, links, system, object, link, survivor)
         row.deleted = True

@@ -7,7 +7,9 @@ How each system shows a merge (the loser comes through the change stream as dele
   the survivor (``GET`` by the old id answers the survivor), so an archived record whose id now reads as another
   record was merged into it;
 * Zendesk (tickets): ``POST tickets/{target}/merge.json`` closes each source with the tag ``closed_by_merge``;
-  its merge audit's ``via`` (channel ``merge``) names the target in ``source.to.ticket_id`` (``merged_away``).
+  its merge audit's ``via`` (channel ``merge``) names the target in ``source.to.ticket_id`` (``merged_away``);
+* Zendesk (users): ``PUT users/{source}/merge.json`` deletes the source and moves its tickets and email
+  identities to the target, so a deleted user whose email an active user now holds was merged into that user.
 
 What the hub does (``apply``, inside the page's transaction):
 
@@ -61,8 +63,20 @@ def merged_away(engine, session, links: Links, system: str, object: str, link, n
     return apply(engine, session, links, system, object, link, survivor)
 
 
-def survivor_of(engine, system: str, object: str, native: dict, native_id: str) -> str | None:
-    """The survivor's native id when the deleted ``native`` record was merged away, else None."""
+def survivor_of(engine, system: str, object: str, native: dict, native_id: str,
+                known: dict | None = None) -> str | None:
+    """The survivor's native id when the deleted ``native`` record was merged away, else None (``known``: the
+    hub's canonical data of the record)."""
+    if system == "zendesk" and object == "customer":
+        connector = engine.hub.connectors.get(system)
+        emails = [native.get("email"), (known or {}).get("email")]
+        if connector is None or not any(emails) or not hasattr(connector, "user_merged_into"):
+            return None
+        try:
+            return connector.user_merged_into(native_id, emails)
+        except Exception as exc:  # not knowing is not a merge: the delete goes ahead as before
+            log.warning("zendesk: could not tell whether user %s was merged: %s", native_id, exc)
+            return None
     if system == "salesforce":
         master = native.get("MasterRecordId")
         return str(master) if master and str(master) != native_id else None

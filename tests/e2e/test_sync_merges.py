@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from hub.sync import run_pass
+from hub.sync.models import SyncRecord
 from tests.e2e.sync_support import (
     SF_API, TICKET_FIELDS, _call, converge, hs_tickets, hs_update, make_sync_hub, sf_query, start_in_thread,
     zd_comments, zd_create, zd_tickets, zd_update,
@@ -134,3 +135,34 @@ def test_a_zendesk_ticket_merge_merges_in_hubspot_closes_the_case_and_is_never_u
     assert len([t for t in hs_tickets(url) if t["properties"]["subject"] == "Card lost (merged)"]) == 1
     assert len(hs_tickets(url)) == 1
     assert sf_query(url, f"SELECT Status FROM Case WHERE Id = '{cases['Lost card']['Id']}'")[0]["Status"] == "Closed"
+
+
+def test_a_zendesk_user_merge_merges_the_hubspot_contacts_and_a_plain_delete_stays_a_delete(url, hub):
+    """zenpy's users.merge (PUT users/{source}/merge.json) deletes the source and moves its tickets and email to
+    the target: the hub merges the HubSpot contacts, the loser is a tombstone a later pass never recreates; a
+    user deleted without a merge goes on as a delete (nothing merged)."""
+    people = {}
+    for email, name in (("ada@example.org", "Ada Lovelace"), ("a.lovelace@example.org", "Ada K. Lovelace"),
+                        ("alan@example.org", "Alan Turing")):
+        people[email] = _call("POST", f"{url}/api/v2/users.json", "sandbox-token",
+                              json={"user": {"name": name, "email": email, "role": "end-user"}})["user"]
+    ticket = zd_create(url, "Card blocked", "Why is my card blocked?", "a.lovelace@example.org", "Ada K. Lovelace")
+    converge(hub, url)
+    assert len(_call("GET", f"{url}/crm/v3/objects/contacts", "sandbox-token")["results"]) == 3
+    zenpy = hub.connectors["zendesk"].client.zenpy
+    keep, lose = people["ada@example.org"]["id"], people["a.lovelace@example.org"]["id"]
+    assert zenpy.users.merge(lose, keep).id == keep
+    assert zd_ticket(url, ticket["id"])["requester_id"] == keep
+    _call("DELETE", f"{url}/api/v2/users/{people['alan@example.org']['id']}.json", "sandbox-token")
+    converge(hub, url)
+
+    contacts = _call("GET", f"{url}/crm/v3/objects/contacts", "sandbox-token", params={"properties": "email"})
+    # the merged-away contact merged into the survivor's; Alan's deletion is a delete, not a merge
+    assert sorted(c["properties"]["email"] for c in contacts["results"]) == ["ada@example.org", "alan@example.org"]
+    with hub.db.session() as session:
+        rows = {r.canonical_id: r for r in session.query(SyncRecord).filter_by(object="customer")}
+    merged = [r for r in rows.values() if r.deleted and '"merged_into"' in (r.data or "")]
+    deleted = [r for r in rows.values() if r.deleted and '"merged_into"' not in (r.data or "")]
+    assert len(merged) == 1 and len(deleted) == 1
+    converge(hub, url)  # a later pass recreates nothing
+    assert len(_call("GET", f"{url}/crm/v3/objects/contacts", "sandbox-token")["results"]) == 2

@@ -227,3 +227,34 @@ def update_group(state: ZendeskState, group: dict, data: dict) -> dict:
     if changed:
         group["updated_at"] = ts(state.touch("group", group["id"]))
     return group
+
+
+def merge_user(state: ZendeskState, source_id: int, target_id) -> dict:
+    """``PUT users/{source}/merge.json {"user": {"id": target}}``: the end user ``source`` merged into ``target``.
+    Its requested tickets name the target from now on (their ``updated_at`` moves), its email identities move
+    to the target, and the source is deleted (``active: false`` in the user export). Only end users merge."""
+    source = get_user(state, source_id)
+    if target_id is None or not str(target_id).isdigit():
+        raise invalid_attr("id", "User: the user to merge into is required", "InvalidValue")
+    target = state.users.get(int(target_id))
+    if target is None:
+        raise not_found()
+    if target["id"] == source["id"]:
+        raise invalid_attr("base", "A user cannot be merged into itself", "InvalidValue")
+    for user in (source, target):
+        if user["role"] != "end-user":
+            raise record_invalid({"base": [{"description": f"{user['name']} is an agent or admin: only end users "
+                                                           "can be merged", "error": "InvalidValue"}]})
+    for ticket in sorted(state.tickets.values(), key=lambda t: t["id"]):
+        if ticket["requester_id"] == source["id"] and ticket["status"] != "deleted":
+            ticket["requester_id"] = target["id"]
+            ticket["updated_at"] = ts(state.touch("ticket", ticket["id"]))
+    moved = [e for e in (source.get("email"), *state.identities.pop(source["id"], ())) if e]
+    kept = state.identities.setdefault(target["id"], [])
+    kept.extend(e for e in moved if e != target.get("email") and e not in kept)
+    if not kept:
+        state.identities.pop(target["id"], None)
+    source["email"] = None
+    soft_delete_user(state, source)
+    target["updated_at"] = ts(state.touch("user", target["id"]))
+    return target

@@ -84,6 +84,12 @@ def register(bp: flask.Blueprint, emu: "ZendeskEmulator") -> None:
         webhooks.deliver_user(emu, user, [("user.deleted", {})])
         return {"user": people.present_user(user)}
 
+    @route(bp, "/api/v2/users/<int:user_id>/merge.json", methods=["PUT"])
+    def merge_user(user_id):
+        target = people.merge_user(st(), user_id, emu.body("user").get("id"))
+        webhooks.deliver_user(emu, st().deleted_users[user_id], [("user.deleted", {})])
+        return {"user": people.present_user(target)}
+
     @route(bp, "/api/v2/users/show_many.json", methods=["GET"])
     def show_many_users():
         args = flask.request.args

@@ -148,8 +148,9 @@ class Matcher:
         key, op, raw = term.key, term.op, term.value
         if key is None:
             return _text_match(raw, u["name"], u["email"], u["external_id"], u["phone"])
-        if key == "email":
-            return _text_match(raw, u["email"]) if "*" in raw else (u["email"] or "") == raw.lower()
+        if key == "email":  # any of the user's email identities
+            emails = [u["email"], *self.state.identities.get(u["id"], ())]
+            return _text_match(raw, *emails) if "*" in raw else raw.lower() in [e or "" for e in emails]
         if key == "name":
             return _text_match(raw, u["name"])
         if key == "role":

@@ -66,6 +66,8 @@ class ZendeskState:
     audits: dict[int, list[dict]] = field(default_factory=dict)
     users: dict[int, dict] = field(default_factory=dict)
     deleted_users: dict[int, dict] = field(default_factory=dict)
+    # user id -> email identities beyond the primary ``email`` (those a user merge moved onto it)
+    identities: dict[int, list[str]] = field(default_factory=dict)
     organizations: dict[int, dict] = field(default_factory=dict)
     groups: dict[int, dict] = field(default_factory=dict)
     ticket_fields: dict[int, dict] = field(default_factory=dict)
@@ -118,7 +120,8 @@ class ZendeskState:
         if not email:
             return None
         wanted = email.strip().lower()
-        return next((u for u in self.users.values() if (u.get("email") or "").lower() == wanted), None)
+        return next((u for u in self.users.values() if (u.get("email") or "").lower() == wanted
+                     or wanted in self.identities.get(u["id"], ())), None)
 
     def user_by_external_id(self, external_id: str | None) -> dict | None:
         if external_id is None:

@@ -70,6 +70,30 @@ def test_delete_user_then_permanent_delete_for_gdpr(zc, api):
     assert "GB00" not in [c.body for c in zc.tickets.comments(ticket=ticket.id)][0]
 
 
+def test_user_merge_moves_tickets_and_email_and_deletes_the_source(zc, api):
+    keep = zc.users.create(User(name="Ada Lovelace", email="ada@example.com"))
+    lose = zc.users.create(User(name="Ada K. Lovelace", email="a.lovelace@example.com"))
+    ticket = zc.tickets.create(Ticket(subject="Card", comment=Comment(body="Blocked?"), requester_id=lose.id)).ticket
+    before = ticket.updated_at
+    merged = zc.users.merge(lose, keep)  # PUT users/{source}/merge.json {"user": {"id": target}}
+    assert merged.id == keep.id and merged.email == "ada@example.com"
+    moved = zc.tickets(id=ticket.id)
+    assert moved.requester_id == keep.id and moved.updated_at >= before
+    gone = api("GET", f"/api/v2/users/{lose.id}.json").json()["user"]
+    assert gone["active"] is False
+    exported = api("GET", "/api/v2/incremental/users.json", params={"start_time": 0}).json()["users"]
+    assert [u["active"] for u in exported if u["id"] == lose.id] == [False]
+    assert [u.id for u in zc.users.search(query='email:"a.lovelace@example.com"')] == [keep.id]
+    # Zendesk's refusals: an unknown source or target, a user into itself, agents and admins
+    assert api("PUT", f"/api/v2/users/{lose.id}/merge.json", json={"user": {"id": keep.id}}).status_code == 404
+    assert api("PUT", f"/api/v2/users/{keep.id}/merge.json", json={"user": {"id": 999999}}).status_code == 404
+    assert api("PUT", f"/api/v2/users/{keep.id}/merge.json", json={"user": {"id": keep.id}}).status_code == 422
+    agent = zc.users.me()
+    with pytest.raises(APIException) as caught:
+        zc.users.merge(agent, keep)
+    assert caught.value.response.status_code == 422
+
+
 def test_organizations_crud_create_or_update_and_search(zc, api):
     org = zc.organizations.create(Organization(name="Acme Payments Ltd", external_id="ORG-0001",
                                                domain_names=["acme.example"]))
