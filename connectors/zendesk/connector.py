@@ -219,6 +219,33 @@ class ZendeskConnector:
         result = self.client.call(lambda: self.client.zenpy.users.create_or_update(User(**user)))
         return {"id": str(result.id), "updated_at": result.updated_at}
 
+    def _op_merge_users(self, payload: dict, key: str) -> dict:
+        """``{source_id, target_id, emails}`` → ``PUT users/{source}/merge.json {"user": {"id": target}}``: the end
+        user ``source`` merged into ``target`` (its tickets and email identities move there, the source is deleted).
+        Idempotent: a source already merged into the target, or already deleted with one of its ``emails`` (the
+        loser's addresses the hub knows) now on the target, is done. Agents and admins do not merge (Zendesk
+        answers 422): refused with that reason."""
+        source, target = str(payload.get("source_id") or ""), str(payload.get("target_id") or "")
+        if not (source.isdigit() and target.isdigit()) or source == target:
+            raise PermanentError("zendesk: merge_users needs two different numeric user ids source_id and target_id")
+        emails = [e for e in payload.get("emails") or [] if e]
+        done = {"id": target, "merged": True, "already": True}
+        kept = self.get("customer", target)
+        if kept is None or kept.get("active") is False:
+            raise PermanentError(f"zendesk: merge_users: the target user {target} is gone")
+        lost = self.get("customer", source)
+        if lost is None or lost.get("active") is False:  # deleted already: by this merge (a lost answer) or not
+            if emails and self.user_merged_into(source, emails) == target:
+                return done
+            raise PermanentError(f"zendesk: merge_users: user {source} is deleted and its email is not on user "
+                                 f"{target}: not merged into it")
+        for user in (lost, kept):
+            if user.get("role") not in (None, "end-user"):
+                raise PermanentError(f"zendesk: user {user.get('id')} is an {user.get('role')}: only end users "
+                                     "can be merged")
+        result = self.client.call(lambda: self.client.zenpy.users.merge(User(id=int(source)), User(id=int(target))))
+        return {"id": str(result.id), "merged": True, "updated_at": result.updated_at}
+
     def _op_upsert_organization(self, payload: dict, key: str) -> dict:
         org = _native(payload.get("organization"))
         if payload.get("external_id"):

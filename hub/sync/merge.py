@@ -20,8 +20,9 @@ What the hub does (``apply``, inside the page's transaction):
    survivor, the loser's link simply moves to the survivor's id and ``A`` lives on);
 3. in each other system: if it has both ``A`` and ``B``, they are merged there — HubSpot's merge endpoint; a
    Zendesk ticket or Salesforce Case is closed with an internal note naming the survivor (``merge_fallback``);
-   people and organisations in Zendesk and Salesforce are left as they are (their REST APIs have no merge the
-   hub can use safely) and the reason is listed with the sync failures; if it has only ``A``, that copy becomes
+   Zendesk end users are merged (``merge_users``; a pair with an agent or admin is listed with the sync failures
+   instead); Salesforce people and organisations and Zendesk organisations are left as they are (their REST APIs
+   have no merge the hub can use safely) and the reason is listed with the sync failures; if it has only ``A``, that copy becomes
    ``B``'s (the link is repointed), so ``B``'s later edits reach it by its native id.
 """
 
@@ -143,6 +144,10 @@ def _merge_in(engine, session, system: str, object: str, loser_id: str, loser_na
         emit(session, system, "merge", {"object": object, "primary_id": survivor_native, "merged_id": loser_native},
              f"{key}:merge", order, kind=3)
         return
+    if system == "zendesk" and object == "customer":
+        _merge_zendesk_users(engine, session, loser_id, loser_native, survivor_native, survivor_id, source,
+                             f"{key}:merge_users", order)
+        return
     if object != "ticket":
         engine.record_failure(session, system, object, loser_native,
                               f"merged in {source} into {survivor_id}: {system} has no API merge for this record; "
@@ -159,3 +164,30 @@ def _merge_in(engine, session, system: str, object: str, loser_id: str, loser_na
              f"{key}:note", order, kind=3)
         emit(session, system, "update_case", {"case_id": loser_native, "fields": {"Status": "Closed"}},
              f"{key}:close", order, kind=3)
+
+
+def _merge_zendesk_users(engine, session, loser_id: str, loser_native: str, survivor_native: str, survivor_id: str,
+                         source: str, key: str, order: str) -> None:
+    """Zendesk merges end users only (``merge_users``); a pair with an agent or admin stays a listed failure."""
+    connector = engine.hub.connectors.get("zendesk")
+    roles = {}
+    for native_id in (loser_native, survivor_native):
+        try:
+            user = connector.get("customer", native_id) if connector is not None else None
+        except Exception as exc:  # not knowing the role: the merge write checks it again (and refuses agents)
+            log.warning("zendesk: could not read user %s before merging: %s", native_id, exc)
+            user = None
+        roles[native_id] = (user or {}).get("role") or "end-user"
+    staff = {n: r for n, r in roles.items() if r != "end-user"}
+    if staff:
+        who = ", ".join(f"{n} is an {r}" for n, r in sorted(staff.items()))
+        engine.record_failure(session, "zendesk", "customer", loser_native,
+                              f"merged in {source} into {survivor_id}: zendesk merges end users only ({who}); "
+                              f"merge {loser_native} into {survivor_native} there by hand")
+        return
+    loser = Links(session).record("customer", loser_id)
+    email = data_of(loser).get("email") if loser is not None else None
+    emails = [str(email).strip().lower()] if email else []  # how the merge write knows it is done already
+    engine.pusher._emit(session, "zendesk", "merge_users",
+                        {"source_id": loser_native, "target_id": survivor_native, "emails": emails},
+                        key, order, kind=3)

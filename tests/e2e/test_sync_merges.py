@@ -8,8 +8,9 @@ import time
 import pytest
 import requests
 
+from hub.db import OutboxAction
 from hub.sync import run_pass
-from hub.sync.models import SyncRecord
+from hub.sync.models import SyncFailure, SyncRecord
 from tests.e2e.sync_support import (
     SF_API, TICKET_FIELDS, _call, converge, hs_tickets, hs_update, make_sync_hub, sf_query, start_in_thread,
     zd_comments, zd_create, zd_tickets, zd_update,
@@ -78,10 +79,15 @@ def test_a_hubspot_ticket_merge_closes_the_loser_elsewhere_and_is_never_undone(u
     assert not any(c["IsDeleted"] for c in sf_query(url, "SELECT IsDeleted FROM Case"))
 
 
-def test_a_salesforce_contact_merge_merges_the_hubspot_contacts(url, hub):
+def test_a_salesforce_contact_merge_merges_the_hubspot_contacts_and_the_zendesk_users(url, hub):
+    """The hub merges the Zendesk users too (``merge_users``: PUT users/{source}/merge.json): one active user
+    holds both emails and the loser's tickets; that merge coming back through the user stream is the hub's own
+    (no second merge, nothing deleted anywhere)."""
+    users = {}
     for email, name in (("grace@example.org", "Grace Hopper"), ("g.hopper@example.org", "Grace B. Hopper")):
-        _call("POST", f"{url}/api/v2/users.json", "sandbox-token",
-              json={"user": {"name": name, "email": email, "role": "end-user"}})
+        users[email] = _call("POST", f"{url}/api/v2/users.json", "sandbox-token",
+                             json={"user": {"name": name, "email": email, "role": "end-user"}})["user"]
+    ticket = zd_create(url, "Card frozen", "Why is my card frozen?", "g.hopper@example.org", "Grace B. Hopper")
     converge(hub, url)
     contacts = {c["Email"]: c for c in sf_query(url, "SELECT Id, Email FROM Contact")}
     assert len(contacts) == 2
@@ -94,11 +100,28 @@ def test_a_salesforce_contact_merge_merges_the_hubspot_contacts(url, hub):
     converge(hub, url)
     found = _call("GET", f"{url}/crm/v3/objects/contacts", "sandbox-token", params={"properties": "email"})["results"]
     assert [c["properties"]["email"] for c in found] == ["grace@example.org"]
-    # Zendesk users are not merged by the hub (no API merge it uses): both stay, nothing is deleted.
-    users = _call("GET", f"{url}/api/v2/users.json", "sandbox-token")["users"]
-    assert {"grace@example.org", "g.hopper@example.org"} <= {u["email"] for u in users}
+    # Zendesk: the loser merged into the survivor — one active user found by both emails, the ticket moved.
+    keep, lose = users["grace@example.org"]["id"], users["g.hopper@example.org"]["id"]
+    assert _call("GET", f"{url}/api/v2/users/{lose}.json", "sandbox-token")["user"]["active"] is False
+    for email in ("grace@example.org", "g.hopper@example.org"):
+        hits = _call("GET", f"{url}/api/v2/users/search.json", "sandbox-token",
+                     params={"query": f'email:"{email}"'})["users"]
+        assert [(u["id"], u["active"]) for u in hits] == [(keep, True)]
+    assert zd_ticket(url, ticket["id"])["requester_id"] == keep
+    # The echo: the deleted loser came back through the Zendesk stream; it is the hub's own merge.
     converge(hub, url)
-    assert len(_call("GET", f"{url}/crm/v3/objects/contacts", "sandbox-token")["results"]) == 1
+    with hub.db.session() as session:
+        rows = list(session.query(SyncRecord).filter_by(object="customer"))
+        failures = [(f.system, f.reason) for f in session.query(SyncFailure).filter_by(object="customer")]
+        merges = [a.operation for a in session.query(OutboxAction).filter_by(operation="merge_users")]
+    assert [r.deleted for r in rows].count(False) == 1 and failures == []
+    assert merges == ["merge_users"]  # merged once, never a second time
+    assert [c["properties"]["email"] for c in _call("GET", f"{url}/crm/v3/objects/contacts", "sandbox-token",
+                                                    params={"properties": "email"})["results"]] == ["grace@example.org"]
+    assert sorted((c["Email"], c["IsDeleted"]) for c in sf_query(url, "SELECT Email, IsDeleted FROM Contact")) == [
+        ("g.hopper@example.org", True), ("grace@example.org", False)]
+    assert _call("GET", f"{url}/api/v2/users/{keep}.json", "sandbox-token")["user"]["active"] is True
+    assert zd_ticket(url, ticket["id"])["status"] != "deleted"
 
 
 def test_a_zendesk_ticket_merge_merges_in_hubspot_closes_the_case_and_is_never_undone(url, hub):

@@ -153,6 +153,35 @@ def test_delete_ticket_twice_is_done_and_flagged_in_changes(zd):
     assert [t.get("deleted") for t in changed if str(t["id"]) == created["id"]] == [True]
 
 
+def test_merge_users_merges_end_users_once_and_a_retry_after_a_lost_answer_is_done(zd, sandbox, lose_first_answer):
+    keep = zd.execute("upsert_user", {"user": {"name": "Ada", "email": "ada@example.org"}}, "k")["id"]
+    lose = zd.execute("upsert_user", {"user": {"name": "Ada K", "email": "ada.k@example.org"}}, "l")["id"]
+    other = zd.execute("upsert_user", {"user": {"name": "Bob", "email": "bob@example.org"}}, "o")["id"]
+    body = new_ticket("T-M", requester_id=int(lose))
+    del body["ticket"]["requester"]
+    ticket = zd.execute("upsert_ticket", body, "t")["id"]
+    assert zd.get("ticket", ticket)["requester_id"] == int(lose)
+    payload = {"source_id": lose, "target_id": keep, "emails": ["ada.k@example.org"]}
+    lost = lose_first_answer("PUT", f"/api/v2/users/{lose}/merge.json")
+    with pytest.raises(RetryableError):
+        zd.execute("merge_users", payload, "m")
+    assert lost == [200]
+    assert zd.execute("merge_users", payload, "m") == {"id": keep, "merged": True, "already": True}
+    assert zd.get("customer", lose)["active"] is False
+    assert zd.get("ticket", ticket)["requester_id"] == int(keep)
+    assert zd.user_merged_into(lose, ["ada.k@example.org"]) == keep
+    # already deleted, but its email is not on that target: not merged into it, an error and not a success
+    with pytest.raises(PermanentError, match="not merged into it"):
+        zd.execute("merge_users", {"source_id": lose, "target_id": other, "emails": ["ada.k@example.org"]}, "x")
+    # agents and admins never merge: refused with the reason, nothing changes
+    agent = zd.client.get_json("users/me.json")["user"]
+    with pytest.raises(PermanentError, match="only end users"):
+        zd.execute("merge_users", {"source_id": other, "target_id": str(agent["id"]), "emails": []}, "a")
+    assert zd.get("customer", other)["active"] is not False
+    with pytest.raises(PermanentError):
+        zd.execute("merge_users", {"source_id": other, "target_id": other}, "s")
+
+
 # -- failures ----------------------------------------------------------------------------------------------------
 
 def test_timeout_after_the_vendor_committed_is_not_a_duplicate(zd, sandbox, lose_first_answer):
