@@ -189,3 +189,28 @@ def test_a_zendesk_user_merge_merges_the_hubspot_contacts_and_a_plain_delete_sta
     assert len(merged) == 1 and len(deleted) == 1
     converge(hub, url)  # a later pass recreates nothing
     assert len(_call("GET", f"{url}/crm/v3/objects/contacts", "sandbox-token")["results"]) == 2
+
+
+def test_a_salesforce_contact_merge_leaves_a_zendesk_pair_with_an_agent_as_a_listed_failure(url, hub):
+    """Zendesk merges end users only: when one of the pair has become an agent, the hub lists the failure with
+    that reason and merges nothing in Zendesk (both users stay active)."""
+    users = {}
+    for email, name in (("edsger@example.org", "Edsger Dijkstra"), ("e.dijkstra@example.org", "E. W. Dijkstra")):
+        users[email] = _call("POST", f"{url}/api/v2/users.json", "sandbox-token",
+                             json={"user": {"name": name, "email": email, "role": "end-user"}})["user"]
+    converge(hub, url)
+    contacts = {c["Email"]: c for c in sf_query(url, "SELECT Id, Email FROM Contact")}
+    keep, lose = users["edsger@example.org"]["id"], users["e.dijkstra@example.org"]["id"]
+    _call("PUT", f"{url}/api/v2/users/{keep}.json", "sandbox-token", json={"user": {"role": "agent"}})
+    requests.post(f"{url}/_sandbox/salesforce/merge", timeout=10, json={
+        "sobject": "Contact", "master": contacts["edsger@example.org"]["Id"],
+        "victims": [contacts["e.dijkstra@example.org"]["Id"]]}).raise_for_status()
+    converge(hub, url)
+    with hub.db.session() as session:
+        failures = [(f.system, f.native_id, f.reason) for f in session.query(SyncFailure).filter_by(object="customer")]
+        merges = session.query(OutboxAction).filter_by(operation="merge_users").count()
+    assert merges == 0
+    assert [(s, n) for s, n, _ in failures] == [("zendesk", str(lose))]
+    assert f"{keep} is an agent" in failures[0][2] and "end users only" in failures[0][2]
+    for user_id in (keep, lose):
+        assert _call("GET", f"{url}/api/v2/users/{user_id}.json", "sandbox-token")["user"]["active"] is True
