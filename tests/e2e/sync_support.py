@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 import requests
 
 from hub import pipeline
@@ -31,6 +32,33 @@ def make_sync_hub(make_hub, url: str, systems=("zendesk", "salesforce", "hubspot
     overrides = {"connectors": connectors_for(url, systems), "plugins": {"sync": {}},
                  "workers": {"max_attempts": 30, "backoff_base": 0.01, "backoff_cap": 0.2, **workers}}
     return make_hub(overrides)
+
+
+# Fixtures for a sync test module: one sandbox per module, reset per test, and a hub synced to it (first pass
+# done, so cursors start from now). Import them into the module: ``from tests.e2e.sync_support import running,
+# url, hub``.
+
+@pytest.fixture(scope="module")
+def running():
+    sandbox = start_in_thread(port=0)
+    yield sandbox
+    sandbox.stop()
+
+
+@pytest.fixture
+def url(running):
+    running.sandbox.reset()
+    yield running.url
+    requests.delete(f"{running.url}/_sandbox/faults", timeout=5)
+
+
+@pytest.fixture
+def hub(make_hub, url):
+    from hub.sync import run_pass
+    hub = make_sync_hub(make_hub, url)
+    hub.connectors["zendesk"].execute("ensure_ticket_fields", {"fields": TICKET_FIELDS}, "fields")
+    run_pass(hub)  # first pass: cursors start from now, nothing floods
+    return hub
 
 
 def drain(hub, timeout: float = 120.0) -> int:

@@ -7,34 +7,12 @@ from __future__ import annotations
 import pytest
 import requests
 
-from hub.sync import run_pass
-from tests.e2e.sync_support import (
-    TICKET_FIELDS, _call, converge, hs_tickets, make_sync_hub, sf_query, start_in_thread, writes, zd_create,
-    zd_tickets,
+from tests.e2e.sync_support import (  # noqa: F401  (running, url, hub: fixtures)
+    running, url, hub,
+    _call, converge, hs_tickets, sf_query, writes, zd_create, zd_tickets,
 )
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def running():
-    sandbox = start_in_thread(port=0)
-    yield sandbox
-    sandbox.stop()
-
-
-@pytest.fixture
-def url(running):
-    running.sandbox.reset()
-    return running.url
-
-
-@pytest.fixture
-def hub(make_hub, url):
-    hub = make_sync_hub(make_hub, url)
-    hub.connectors["zendesk"].execute("ensure_ticket_fields", {"fields": TICKET_FIELDS}, "fields")
-    run_pass(hub)
-    return hub
 
 
 def zd_org_and_user(url, org_name: str, email: str, name: str) -> tuple[dict, dict]:

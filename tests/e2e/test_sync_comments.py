@@ -5,34 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from hub.sync import run_pass
-from tests.e2e.sync_support import (
-    SF_API, TICKET_FIELDS, _call, converge, hs_notes, hs_tickets, make_sync_hub, sf_query, start_in_thread,
-    zd_comments, zd_create,
+from tests.e2e.sync_support import (  # noqa: F401  (running, url, hub: fixtures)
+    running, url, hub,
+    SF_API, _call, converge, hs_notes, hs_tickets, sf_query, zd_comments, zd_create,
 )
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def running():
-    sandbox = start_in_thread(port=0)
-    yield sandbox
-    sandbox.stop()
-
-
-@pytest.fixture
-def url(running):
-    running.sandbox.reset()
-    return running.url
-
-
-@pytest.fixture
-def hub(make_hub, url):
-    hub = make_sync_hub(make_hub, url)
-    hub.connectors["zendesk"].execute("ensure_ticket_fields", {"fields": TICKET_FIELDS}, "fields")
-    run_pass(hub)
-    return hub
 
 
 def first_lines(items, key) -> list:

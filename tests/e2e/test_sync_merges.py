@@ -9,35 +9,13 @@ import pytest
 import requests
 
 from hub.db import OutboxAction
-from hub.sync import run_pass
 from hub.sync.models import SyncFailure, SyncRecord
-from tests.e2e.sync_support import (
-    SF_API, TICKET_FIELDS, _call, converge, hs_tickets, hs_update, make_sync_hub, sf_query, start_in_thread,
-    zd_comments, zd_create, zd_tickets, zd_update,
+from tests.e2e.sync_support import (  # noqa: F401  (running, url, hub: fixtures)
+    running, url, hub,
+    _call, converge, hs_tickets, hs_update, sf_query, zd_comments, zd_create, zd_tickets, zd_update,
 )
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def running():
-    sandbox = start_in_thread(port=0)
-    yield sandbox
-    sandbox.stop()
-
-
-@pytest.fixture
-def url(running):
-    running.sandbox.reset()
-    return running.url
-
-
-@pytest.fixture
-def hub(make_hub, url):
-    hub = make_sync_hub(make_hub, url)
-    hub.connectors["zendesk"].execute("ensure_ticket_fields", {"fields": TICKET_FIELDS}, "fields")
-    run_pass(hub)
-    return hub
 
 
 def zd_ticket(url, ticket_id) -> dict:

@@ -10,35 +10,14 @@ import pytest
 import requests
 
 from hub.sync import run_pass
-from tests.e2e.sync_support import (
-    TICKET_FIELDS, converge, drain, hs_notes, hs_tickets, hs_update, make_sync_hub, sf_query, sf_update,
-    start_in_thread, writes, zd_comments, zd_create, zd_delete, zd_update,
+from tests.e2e.sync_support import (  # noqa: F401  (running, url, hub: fixtures)
+    running, url, hub,
+    converge, drain, hs_notes, hs_tickets, hs_update, make_sync_hub, sf_query, sf_update, writes, zd_comments,
+    zd_create, zd_delete, zd_update,
 )
 
 pytestmark = pytest.mark.e2e
 N = 12
-
-
-@pytest.fixture(scope="module")
-def running():
-    sandbox = start_in_thread(port=0)
-    yield sandbox
-    sandbox.stop()
-
-
-@pytest.fixture
-def url(running):
-    running.sandbox.reset()
-    yield running.url
-    requests.delete(f"{running.url}/_sandbox/faults", timeout=5)
-
-
-@pytest.fixture
-def hub(make_hub, url):
-    hub = make_sync_hub(make_hub, url)
-    hub.connectors["zendesk"].execute("ensure_ticket_fields", {"fields": TICKET_FIELDS}, "fields")
-    run_pass(hub)  # first pass: cursors start from now, nothing floods
-    return hub
 
 
 def cases(url) -> list[dict]:
