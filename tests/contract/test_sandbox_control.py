@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -249,16 +248,26 @@ def test_every_available_emulator_is_registered_and_reported():
         sandbox.stop()
 
 
+_SERVE_ON_A_FREE_PORT = """
+from hub.sandbox import server
+make = server._server
+def announce(host, port, app):  # the port the process itself bound: no other server can answer in its place
+    made = make(host, port, app)
+    print(made.port, flush=True)
+    return made
+server._server = announce
+server.serve('127.0.0.1', 0)
+"""
+
+
 def test_serve_stops_cleanly_on_ctrl_c():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen([sys.executable, "-c", f"from hub.sandbox.server import serve; serve('127.0.0.1', {port})"],
+    process = subprocess.Popen([sys.executable, "-c", _SERVE_ON_A_FREE_PORT],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
+        port = int(process.stdout.readline())
         assert _wait_for(lambda: _reachable(f"http://127.0.0.1:{port}/_sandbox/"), timeout=30)
         process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=15)
+        _, err = process.communicate(timeout=30)
     finally:
         if process.poll() is None:
             process.kill()
