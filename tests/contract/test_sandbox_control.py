@@ -249,6 +249,10 @@ def test_every_available_emulator_is_registered_and_reported():
 
 
 _SERVE_ON_A_FREE_PORT = """
+import signal
+# A runner started in the background by a non-interactive shell ignores SIGINT, and children inherit that:
+# Ctrl-C must reach the sandbox as it does in a terminal.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from hub.sandbox import server
 make = server._server
 def announce(host, port, app):  # the port the process itself bound: no other server can answer in its place
