@@ -138,21 +138,8 @@ class SalesforceConnector:
             records.append({"attributes": {"type": "Case"}, "Id": case_id, **(payload.get("fields") or {}),
                             **reference_fields("ticket", payload.get("refs"))})
             positions.append(index)
-        if records:
-            api = API.format(version=self.config.api_version)
-            ids = ", ".join(quote(r["Id"]) for r in records)
-            subrequests = [
-                {"method": "PATCH", "url": f"{api}/composite/sobjects", "referenceId": "write",
-                 "body": {"allOrNone": False, "records": records}},
-                {"method": "GET", "referenceId": "stamps",
-                 "url": f"{api}/query/?q=" + quote_plus(f"SELECT Id, SystemModstamp FROM Case WHERE Id IN ({ids})")},
-            ]
-            results, stamps = self._composite(subrequests)
-            for index, result in zip(positions, results):
-                outcome = self._outcome(result, stamps)
-                if isinstance(outcome, PermanentError) and "ENTITY_IS_DELETED" in str(outcome):
-                    outcome = PermanentError(str(outcome), status=404)
-                outcomes[index] = outcome
+        for index, outcome in zip(positions, self._update_by_id(records)):
+            outcomes[index] = outcome
         return outcomes  # type: ignore[return-value]
 
     def _associate(self, payloads: list[dict]) -> list[dict | Exception]:
@@ -169,25 +156,33 @@ class SalesforceConnector:
                 continue
             records.append({"attributes": {"type": sobject}, "Id": str(payload["id"]), **body})
             positions.append(index)
-        by_type: dict[str, list[int]] = {}
-        for position, record in enumerate(records):
-            by_type.setdefault(record["attributes"]["type"], []).append(position)
-        if records:
-            api = API.format(version=self.config.api_version)
-            subrequests = [{"method": "PATCH", "url": f"{api}/composite/sobjects", "referenceId": "write",
-                            "body": {"allOrNone": False, "records": records}}]
-            for sobject, members in sorted(by_type.items()):
-                ids = ", ".join(quote(records[m]["Id"]) for m in members)
-                subrequests.append({"method": "GET", "referenceId": f"stamps{len(subrequests)}",
-                                    "url": f"{api}/query/?q=" + quote_plus(
-                                        f"SELECT Id, SystemModstamp FROM {sobject} WHERE Id IN ({ids})")})
-            results, stamps = self._composite(subrequests)
-            for index, result in zip(positions, results):
-                outcome = self._outcome(result, stamps)
-                if isinstance(outcome, PermanentError) and "ENTITY_IS_DELETED" in str(outcome):
-                    outcome = PermanentError(str(outcome), status=404)
-                outcomes[index] = outcome
+        for index, outcome in zip(positions, self._update_by_id(records)):
+            outcomes[index] = outcome
         return outcomes  # type: ignore[return-value]
+
+    def _update_by_id(self, records: list[dict]) -> list[dict | Exception]:
+        """Records with an ``Id`` updated in one composite call (collection update + a stamps query per sObject
+        type); one outcome per record, in order, a deleted record's error a 404."""
+        if not records:
+            return []
+        api = API.format(version=self.config.api_version)
+        subrequests = [{"method": "PATCH", "url": f"{api}/composite/sobjects", "referenceId": "write",
+                        "body": {"allOrNone": False, "records": records}}]
+        by_type: dict[str, list[str]] = {}
+        for record in records:
+            by_type.setdefault(record["attributes"]["type"], []).append(quote(record["Id"]))
+        for sobject, ids in sorted(by_type.items()):
+            subrequests.append({"method": "GET", "referenceId": f"stamps{len(subrequests)}",
+                                "url": f"{api}/query/?q=" + quote_plus(
+                                    f"SELECT Id, SystemModstamp FROM {sobject} WHERE Id IN ({', '.join(ids)})")})
+        results, stamps = self._composite(subrequests)
+        outcomes = []
+        for result in results:
+            outcome = self._outcome(result, stamps)
+            if isinstance(outcome, PermanentError) and "ENTITY_IS_DELETED" in str(outcome):
+                outcome = PermanentError(str(outcome), status=404)
+            outcomes.append(outcome)
+        return outcomes
 
     def _composite(self, subrequests: list[dict]) -> tuple[list[dict], dict[str, str]]:
         body = self.client.rest("composite/", method="POST",
