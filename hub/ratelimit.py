@@ -384,10 +384,6 @@ def configure(settings) -> BudgetConfig:
     return _config
 
 
-def current() -> BudgetConfig:
-    return _config
-
-
 def _store(url: str, prefix: str) -> RedisStore:
     with _stores_lock:
         store = _stores.get((url, prefix))
@@ -404,8 +400,8 @@ def make_budget(system: str, account: str | None, limit: float, window: float = 
     if config.url:
         return SharedRateBudget(_store(config.url, config.prefix), account_key(system, account, config.prefix),
                                 limit, window, burst, fallback_share=config.fallback_share)
-    budget = RateBudget(sustained_rate(limit, burst, window), burst)
-    budget.limit, budget.window = float(limit), float(window)
+    budget = RateBudget(1.0, burst)
+    budget.configure(limit, window, burst)
     return budget
 
 
