@@ -34,6 +34,7 @@ REDIS_RETRY_SECONDS = 5.0  # after a Redis failure, the fallback share is used t
 REDIS_TIMEOUT = 0.5  # seconds: an unreachable Redis must not stall a vendor call for long
 DEFAULT_PREFIX = "deskbridge:rate"
 DEFAULT_FALLBACK_SHARE = 0.25
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")  # URLs a shared budget (or a broker) can be in Redis at
 
 
 def margin_for(limit: float) -> int:
@@ -365,7 +366,7 @@ def shared_url(settings) -> str | None:
     if url:
         return url
     broker = getattr(getattr(settings, "broker", None), "url", None) or ""
-    if broker.startswith(("redis://", "rediss://", "unix://")):
+    if broker.startswith(REDIS_SCHEMES):
         return broker
     return None
 

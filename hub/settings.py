@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from hub.errors import ConfigError, Problem
+from hub.ratelimit import REDIS_SCHEMES
 
 ENV_PREFIX = "DESKBRIDGE_"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -110,7 +111,7 @@ class RateBudgetSettings(_Frozen):
     @field_validator("url")
     @classmethod
     def _redis_url(cls, url: str | None) -> str | None:
-        if url and not url.startswith(("redis://", "rediss://", "unix://")):
+        if url and not url.startswith(REDIS_SCHEMES):
             raise ValueError("rate_budget.url must be a redis://, rediss:// or unix:// URL")
         return url
 
