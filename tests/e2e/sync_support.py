@@ -47,9 +47,10 @@ def running():
 
 @pytest.fixture
 def url(running):
-    running.sandbox.reset()
+    running.sandbox.reset()  # faults and limits too
     yield running.url
     requests.delete(f"{running.url}/_sandbox/faults", timeout=5)
+    running.sandbox.limits.clear()
 
 
 @pytest.fixture

@@ -9,18 +9,13 @@ import pytest
 import requests
 
 from hub.sync import run_pass, status
-from tests.e2e.sync_support import drain, make_sync_hub, sf_query, sf_update, start_in_thread, writes
+from tests.e2e.sync_support import (  # noqa: F401  (running: fixture)
+    running, drain, make_sync_hub, sf_query, sf_update, writes,
+)
 
 pytestmark = pytest.mark.e2e
 PEOPLE = ("organisation", "customer")
 ALL = ("zendesk", "salesforce", "hubspot", "core_banking")
-
-
-@pytest.fixture(scope="module")
-def running():
-    sandbox = start_in_thread(port=0)
-    yield sandbox
-    sandbox.stop()
 
 
 @pytest.fixture

@@ -9,30 +9,14 @@ from sqlalchemy import func, select
 
 from hub.db import DeadLetter
 from hub.sync import run_pass
-from tests.e2e.sync_support import (
-    TICKET_FIELDS, converge, drain, hs_notes, hs_tickets, make_sync_hub, sf_query, start_in_thread, zd_create,
-    zd_update,
+from tests.e2e.sync_support import (  # noqa: F401  (running, url: fixtures)
+    running, url,
+    TICKET_FIELDS, converge, drain, hs_notes, hs_tickets, make_sync_hub, sf_query, zd_create, zd_update,
 )
 
 pytestmark = pytest.mark.e2e
 SYSTEMS = ("zendesk", "salesforce", "hubspot")
 N = 8
-
-
-@pytest.fixture(scope="module")
-def running():
-    sandbox = start_in_thread(port=0)
-    yield sandbox
-    sandbox.stop()
-
-
-@pytest.fixture
-def url(running):
-    running.sandbox.reset()
-    running.sandbox.limits.clear()
-    yield running.url
-    requests.delete(f"{running.url}/_sandbox/faults", timeout=5)
-    running.sandbox.limits.clear()
 
 
 def scenario(url: str, hub) -> list[dict]:
