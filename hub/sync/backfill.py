@@ -9,6 +9,7 @@ import logging
 import sys
 import time
 from collections import Counter
+from contextlib import nullcontext
 
 from sqlalchemy import select
 
@@ -132,21 +133,16 @@ def _apply_page(hub, session, engine: Engine, system: str, object: str, page: li
     events = session.info[PAGE_EVENTS] = []
     for native in page:
         native_id = mapping.native_id(native) or "?"
-        if not careful:
-            outcome = engine.apply_record(session, system, object, native, comments.get(native_id))
-            engine.pusher.accept(session)
-            if failures:
-                _clear_failure(session, system, object, native_id)
-            counts[outcome] += 1
-            continue
         held = len(events)
         try:
-            with session.begin_nested():
+            with session.begin_nested() if careful else nullcontext():
                 outcome = engine.apply_record(session, system, object, native, comments.get(native_id))
             engine.pusher.accept(session)
             if failures:
                 _clear_failure(session, system, object, native_id)
         except Exception as exc:  # one bad record never blocks the stream; its reason is kept
+            if not careful:
+                raise  # the whole page is rolled back and stored again record by record
             log.warning("sync %s %s %s failed: %s", system, object, native_id, exc)
             engine.pusher.discard(session)
             del events[held:]
@@ -166,8 +162,7 @@ def _prefetch(session, engine: Engine, system: str, object: str, page: list[dict
               comments: dict[str, list[dict]]) -> None:
     """Everything the page's records will look up, in a few queries instead of several per record: their links
     and canonical records, their requesters' customer records, their comments' links."""
-    links = Links(session)
-    links.start_cache(session)
+    Links.start_cache(session)
     links = Links(session)
     mapping = engine.mappings[(system, object)]
     links.prefetch(object, system, [mapping.native_id(native) for native in page])
