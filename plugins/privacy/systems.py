@@ -44,8 +44,14 @@ def retained_by(rules: list[RetentionRule], system: str, records: str, record: d
     return None
 
 
-def _kept(records: str, ids: list, rule: RetentionRule) -> dict:
-    return {"records": records, "count": len(ids), "ids": [str(i) for i in ids], "reason": rule.reason}
+def _kept(records: str, keep: list[tuple], with_them: str = "") -> list[dict]:
+    """``keep``'s ``(id, rule)`` pairs as one kept entry per rule, first seen first; ``with_them`` is added to
+    the reason (what is kept along with those records)."""
+    by_rule: dict[int, tuple[RetentionRule, list]] = {}
+    for record_id, rule in keep:
+        by_rule.setdefault(id(rule), (rule, []))[1].append(str(record_id))
+    return [{"records": records, "count": len(ids), "ids": ids, "reason": rule.reason + with_them}
+            for rule, ids in by_rule.values()]
 
 
 # -- Zendesk ------------------------------------------------------------------------------------------------------
@@ -125,9 +131,7 @@ class ZendeskSubject:
                 (keep if rule else drop).append((ticket["id"], rule))
             self._purge_tickets([t for t, _ in drop], checkpoint)
             erased["tickets"] += [str(t) for t, _ in drop]
-            for rule in {id(r): r for _, r in keep}.values():
-                ids = [t for t, r in keep if r is rule]
-                kept.append(_kept("tickets", ids, rule))
+            kept += _kept("tickets", keep)
             if keep:
                 kept.append({"records": "users", "count": 1, "ids": [str(user["id"])],
                              "reason": "requester of retained tickets (kept with them)"})
@@ -200,18 +204,16 @@ class SalesforceSubject:
         a Contact is kept only as the contact of a retained Case."""
         contacts = self.contacts(subject.email)
         cases = self.cases(subject, [c["Id"] for c in contacts])
-        erased, kept, keep = {"contacts": [], "cases": []}, [], []
+        erased, kept, keep, holding = {"contacts": [], "cases": []}, [], [], set()
         for case in cases:
             rule = retained_by(rules, self.system, "cases", case)
             if rule:
-                keep.append((case, rule))
+                keep.append((case["Id"], rule))
+                holding.add(case.get("ContactId"))
                 continue
             self.connector.execute("delete_case", {"case_id": case["Id"]}, f"{key}:case:{case['Id']}")
             erased["cases"].append(case["Id"])
-        for rule in {id(r): r for _, r in keep}.values():
-            kept.append(_kept("cases", [c["Id"] for c, r in keep if r is rule], rule)
-                        | {"reason": f"{rule.reason} (with their case comments)"})
-        holding = {c.get("ContactId") for c, _ in keep}
+        kept += _kept("cases", keep, " (with their case comments)")
         for contact in contacts:
             if contact["Id"] in holding:
                 kept.append({"records": "contacts", "count": 1, "ids": [contact["Id"]],
@@ -316,8 +318,7 @@ class HubSpotSubject:
             if note["id"] not in kept_notes and str(note["id"]) not in erased["notes"]:
                 self._archive("notes", note["id"])
                 erased["notes"].append(str(note["id"]))
-        for rule in {id(r): r for _, r in keep}.values():
-            kept.append(_kept("tickets", [t for t, r in keep if r is rule], rule))
+        kept += _kept("tickets", keep)
         if kept_notes:
             kept.append({"records": "notes", "count": len(kept_notes), "ids": sorted(kept_notes),
                          "reason": "notes of retained tickets (kept with them)"})
