@@ -108,15 +108,26 @@ def _note(ctx, challenge_id: str, text: str, suffix: str) -> None:
         ctx.emit(system, operation, payload, key=f"{_key(challenge_id)}:{suffix}")
 
 
-def on_done(action, result: dict, ctx) -> None:
+def _challenge_of(action) -> str | None:
+    """The challenge id behind a payout change action; None for any other action."""
     if f"{action.system}.{action.operation}" != ACTION or not action.key.startswith("payout:"):
-        return
-    challenge_id = action.key.split(":", 1)[1]
-    last4 = result.get("iban_last4") or str(action.payload.get("iban", ""))[-4:]
+        return None
+    return action.key.split(":", 1)[1]
+
+
+def _settle(action, ctx, challenge_id: str, **outcome) -> None:
+    """The change is finished: the full IBAN leaves the outbox row, ``outcome`` goes into the pending change."""
     _scrub(action, ctx)
     state = ctx.state(PLUGIN)
-    state.set(_key(challenge_id), {**(state.get(_key(challenge_id)) or {}), "status": "done",
-                                   "bank_id": result.get("id")})
+    state.set(_key(challenge_id), {**(state.get(_key(challenge_id)) or {}), **outcome})
+
+
+def on_done(action, result: dict, ctx) -> None:
+    challenge_id = _challenge_of(action)
+    if challenge_id is None:
+        return
+    last4 = result.get("iban_last4") or str(action.payload.get("iban", ""))[-4:]
+    _settle(action, ctx, challenge_id, status="done", bank_id=result.get("id"))
     ctx.audit(ACTOR, "payout.update", f"customer:{action.payload.get('customer_id')}", "ok",
               challenge=challenge_id, iban_last4=last4, bank_id=result.get("id"))
     _note(ctx, challenge_id, f"Payout details changed at the bank to the account ending {last4}, after the customer "
@@ -124,13 +135,10 @@ def on_done(action, result: dict, ctx) -> None:
 
 
 def on_dead(action, reason: str, ctx) -> None:
-    if f"{action.system}.{action.operation}" != ACTION or not action.key.startswith("payout:"):
+    challenge_id = _challenge_of(action)
+    if challenge_id is None:
         return
-    challenge_id = action.key.split(":", 1)[1]
-    _scrub(action, ctx)
-    state = ctx.state(PLUGIN)
-    state.set(_key(challenge_id), {**(state.get(_key(challenge_id)) or {}), "status": "failed",
-                                   "reason": reason[:300]})
+    _settle(action, ctx, challenge_id, status="failed", reason=reason[:300])
     ctx.audit(ACTOR, "payout.update", f"customer:{action.payload.get('customer_id')}", "failed",
               challenge=challenge_id, reason=reason[:300])
     _note(ctx, challenge_id, f"The payout details change was refused by the bank: {reason[:200]}. Nothing was "
