@@ -42,10 +42,10 @@ def anchor_path(settings) -> Path:
     return Path(settings.data_dir) / "audit-anchors.jsonl"
 
 
-def entry_hash(key: bytes, prev_hash: str, entry: AuditEntry, detail: dict | None = None) -> str:
+def entry_hash(key: bytes, prev_hash: str, entry: AuditEntry) -> str:
     body = dumps({"id": entry.id, "at": clock.isoformat(entry.at), "actor": entry.actor, "action": entry.action,
                   "target": entry.target, "outcome": entry.outcome, "source": entry.source,
-                  "detail": json.loads(entry.detail) if detail is None else detail})
+                  "detail": json.loads(entry.detail)})
     return hmac.new(key, (prev_hash + body).encode(), hashlib.sha256).hexdigest()
 
 
@@ -61,11 +61,10 @@ def append(hub, session: Session, actor: str, action: str, target: str, outcome:
     head_id, prev_hash = _head(session)
     from hub.logs import mask_pans
     actor, target = mask_pans(str(actor)), mask_pans(str(target))  # like detail: never a card number
-    scrubbed = _scrub(detail or {})
     entry = AuditEntry(id=head_id + 1, at=clock.now(), actor=actor[:255], action=action[:100], target=target[:255],
                        outcome=outcome[:32], source=(source or "")[:255] or None,
-                       detail=dumps(scrubbed), prev_hash=prev_hash, hash="")
-    entry.hash = entry_hash(hub.audit_key, prev_hash, entry, json.loads(entry.detail))
+                       detail=dumps(_scrub(detail or {})), prev_hash=prev_hash, hash="")
+    entry.hash = entry_hash(hub.audit_key, prev_hash, entry)
     session.add(entry)
     session.info[_HEAD] = (session.get_transaction(), entry)
     every = hub.settings.audit.anchor_every
