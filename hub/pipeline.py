@@ -21,6 +21,7 @@ from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from hub import clock, wakeups
+from hub.batching import in_chunks
 from hub.db import DeadLetter, InboxEvent, OutboxAction, PluginState, dumps
 from hub.logs import mask_pans, mask_pans_deep
 from hub.errors import DeskbridgeError, PermanentError, RetryableError
@@ -135,15 +136,18 @@ class EventContext:
             ``decide_action_allowed`` hook refuses it.
         """
         session = self._require_session()
+        return enqueue_action(session, system, operation, self._outbound(system, operation, payload), key,
+                              order_key=order_key, origin=self.origin,
+                              inbox_id=self.event.id if self.event else None, delay_seconds=delay_seconds)
+
+    def _outbound(self, system: str, operation: str, payload: dict) -> dict:
+        """The payload as stored: raises ``ActionRefused`` if a ``decide_action_allowed`` hook refuses it, else
+        transformed and redacted, so the outbox and dead letters never hold what must not leave."""
         reason = self.hub.pm.hook.decide_action_allowed(system=system, operation=operation, payload=payload, ctx=self)
         if reason:
             raise ActionRefused(reason)
-        # Stored already transformed (redacted), so the outbox and dead letters never hold what must not leave.
         payload = call_chain(self.hub.pm, "transform_outbound", "payload", payload, system=system, operation=operation)
-        payload = mask_pans_deep(payload)
-        return enqueue_action(session, system, operation, payload, key, order_key=order_key,
-                              origin=self.origin, inbox_id=self.event.id if self.event else None,
-                              delay_seconds=delay_seconds)
+        return mask_pans_deep(payload)
 
     def emit_many(self, actions: list[dict]) -> list:
         """``emit`` for many actions at once (one key lookup, the rows added together): each dict holds ``emit``'s
@@ -154,14 +158,12 @@ class EventContext:
         ready = []
         for index, action in enumerate(actions):
             system, operation = action["system"], action["operation"]
-            reason = self.hub.pm.hook.decide_action_allowed(system=system, operation=operation,
-                                                            payload=action["payload"], ctx=self)
-            if reason:
-                outcomes[index] = ActionRefused(reason)
+            try:
+                payload = self._outbound(system, operation, action["payload"])
+            except ActionRefused as refused:
+                outcomes[index] = refused
                 continue
-            payload = call_chain(self.hub.pm, "transform_outbound", "payload", action["payload"], system=system,
-                                 operation=operation)
-            ready.append((index, {"system": system, "operation": operation, "payload": mask_pans_deep(payload),
+            ready.append((index, {"system": system, "operation": operation, "payload": payload,
                                   "key": action["key"], "order_key": action.get("order_key"), "origin": self.origin,
                                   "inbox_id": self.event.id if self.event else None,
                                   "delay_seconds": action.get("delay_seconds", 0)}))
@@ -190,29 +192,21 @@ class EventContext:
 def enqueue_action(session: Session, system: str, operation: str, payload: dict, key: str,
                    order_key: str | None = None, origin: str | None = None, inbox_id: int | None = None,
                    delay_seconds: float = 0) -> bool:
-    for pending in session.new:  # emitted earlier in this same transaction, not flushed yet
-        if isinstance(pending, OutboxAction) and pending.key == key:
-            return False
-    with session.no_autoflush:  # what is not flushed was checked above: no flush per emit
-        if session.execute(select(OutboxAction.id).where(OutboxAction.key == key)).first():
-            return False
-    now = clock.now()
-    session.add(OutboxAction(
-        key=key[:255], system=system, operation=operation, payload=dumps(payload),
-        order_key=(order_key or f"{system}:{key}")[:255], origin=origin, inbox_id=inbox_id, status="pending",
-        attempts=0, created_at=now, available_at=now + timedelta(seconds=delay_seconds)))
-    wakeups.after_commit(session, "outbox")
-    return True
+    return enqueue_actions(session, [{"system": system, "operation": operation, "payload": payload, "key": key,
+                                      "order_key": order_key, "origin": origin, "inbox_id": inbox_id,
+                                      "delay_seconds": delay_seconds}])[0]
 
 
 def enqueue_actions(session: Session, actions: list[dict]) -> list[bool]:
     """``enqueue_action`` for many actions (its keyword arguments, one dict each) with one key lookup per 500 and
     the rows added together; returns per action whether it was added."""
     keys = [action["key"] for action in actions]
+    # Emitted earlier in this same transaction, not flushed yet; the lookup need not flush them (no flush per emit).
     existing = {pending.key for pending in session.new if isinstance(pending, OutboxAction)}
-    for start in range(0, len(keys), 500):
-        existing.update(session.execute(select(OutboxAction.key).where(
-            OutboxAction.key.in_(keys[start:start + 500]))).scalars())
+    with session.no_autoflush:
+        for start in range(0, len(keys), 500):
+            existing.update(session.execute(select(OutboxAction.key).where(
+                OutboxAction.key.in_(keys[start:start + 500]))).scalars())
     now = clock.now()
     added = []
     for action in actions:
@@ -464,15 +458,9 @@ def _execute(hub, system: str, operation: str, actions: list[Action]) -> list:
     except Exception as exc:
         return [exc] * len(actions)
     size = (getattr(connector, "batch_operations", None) or {}).get(operation, 1)
-    outcomes: list = []
     if size > 1 and len(actions) > 1:
-        for start in range(0, len(actions), size):
-            chunk = list(zip(payloads[start:start + size], [a.key for a in actions[start:start + size]]))
-            try:
-                outcomes.extend(connector.execute_batch(operation, chunk))
-            except Exception as exc:
-                outcomes.extend([exc] * len(chunk))
-        return outcomes
+        return in_chunks(list(zip(payloads, [a.key for a in actions])), size,
+                         lambda chunk: connector.execute_batch(operation, chunk), catch=(Exception,))
     # One claim never holds two pending actions of one order key (``_claim``), so these are independent.
     return fan_out(hub, [(_execute_one, connector, operation, payload, action.key)
                          for action, payload in zip(actions, payloads)])
