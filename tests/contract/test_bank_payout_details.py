@@ -9,29 +9,11 @@ from openapi_spec_validator import validate
 
 from connectors.core_banking.connector import CoreBankingConnector
 from hub.errors import PermanentError
-from hub.sandbox.server import start_in_thread
+from tests.contract.test_bank_sandbox import bank, running  # noqa: F401 (fixtures: seeded bank sandbox)
 
 pytestmark = pytest.mark.contract
-AUTH = {"Authorization": "Bearer sandbox-key"}
 IBAN = "GB82 WEST 1234 5698 7654 32"
 DE_IBAN = "DE89370400440532013000"
-
-
-@pytest.fixture(scope="module")
-def running():
-    sandbox = start_in_thread(systems=("bank",))
-    yield sandbox
-    sandbox.stop()
-
-
-@pytest.fixture
-def bank(running):
-    session = requests.Session()
-    session.headers.update(AUTH)
-    assert session.post(f"{running.url}/_sandbox/seed", timeout=10).status_code == 200
-    session.base = f"{running.url}/bank/v1"
-    yield session
-    session.close()
 
 
 def put(bank, customer: str, body: dict, key: str | None = "k1"):
