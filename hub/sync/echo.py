@@ -16,6 +16,8 @@ from hub.db import dumps
 from hub.mappings import Mapping, content_hash
 from hub.sync.models import SyncLink
 
+CREATED = "_created_by_hub"
+
 
 def seen_of(link: SyncLink) -> dict:
     return json.loads(link.seen or "{}")
@@ -27,8 +29,19 @@ def changes(link: SyncLink | None, reported: dict) -> dict:
     return {name: value for name, value in reported.items() if name not in seen or seen[name] != value}
 
 
+def without_defaults(link: SyncLink, diff: dict, stamp: str | None) -> dict:
+    """``diff`` less the system's own defaults: on the first read of a record the hub created, untouched since
+    (its stamp is still the one the hub's write returned), a value in a field the hub did not write is what the
+    system fills in by itself — Salesforce's Case Priority "Medium" — not somebody's edit to sync elsewhere."""
+    seen = seen_of(link)
+    if not seen.get(CREATED) or link.seen_stamp is not None or not stamp or stamp != link.written_stamp:
+        return diff
+    return {name: value for name, value in diff.items() if name in seen}
+
+
 def remember_seen(link: SyncLink, reported: dict, stamp: str | None) -> None:
     seen = seen_of(link)
+    seen.pop(CREATED, None)
     seen.update(reported)
     link.seen = dumps(seen)
     link.seen_hash = content_hash(seen)
@@ -41,6 +54,8 @@ def remember_written(link: SyncLink, mapping: Mapping, canonical: dict) -> None:
     # A None is left out of the write, so the system keeps what it had: expect nothing new for it.
     expected = {k: v for k, v in mapping.expected(canonical).items() if v is not None}
     seen = seen_of(link)
+    if link.native_id is None and link.seen_stamp is None:
+        seen[CREATED] = True  # this write creates the record: see ``without_defaults``
     seen.update(expected)
     link.seen = dumps(seen)
     link.written_hash = content_hash(expected)

@@ -138,6 +138,7 @@ class Engine:
         # Fields a system only reports about its own copy (created_at, channel) count from the record's origin.
         diff = {k: v for k, v in echo.changes(link, reported).items() if not k.startswith("_") and (
             k not in mapping.report_only or row.origin == system or truths.get(k) == system)}
+        diff = echo.without_defaults(link, diff, stamp)
         echo.remember_seen(link, reported, stamp)
         if not diff:
             return "unchanged"

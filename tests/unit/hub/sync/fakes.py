@@ -188,7 +188,8 @@ class FakeSalesforce(FakeSystem):
         if found is None:
             case_id = f"500{self.next_id()}"
             found = self.records["ticket"][case_id] = {"Id": case_id, "Deskbridge_Id__c": payload["external_id"],
-                                                       "IsDeleted": False, "Identity_Verified__c": False}
+                                                       "IsDeleted": False, "Identity_Verified__c": False,
+                                                       "Priority": "Medium"}  # Salesforce's picklist default
         found.update(payload["case"])
         found["SystemModstamp"] = self.clock.tick()
         return {"id": found["Id"], "updated_at": found["SystemModstamp"]}

@@ -67,6 +67,21 @@ def test_an_edit_in_salesforce_reaches_zendesk_once(world):
     assert world.salesforce.calls.count("update_case") == 0  # never written back where the edit was made
 
 
+def test_a_default_the_system_fills_in_is_not_synced_as_an_edit(world):
+    started(world)
+    ticket = world.zendesk.person_creates_ticket("No priority", "Zendesk leaves it empty", priority=None)
+    world.cycle()
+    world.cycle()
+    [case] = world.salesforce.cases()
+    assert case["Priority"] == "Medium"  # Salesforce's default for a field the hub did not write
+    assert world.zendesk.calls == [] and world.zendesk.records["ticket"][str(ticket["id"])].get("priority") is None
+    world.salesforce.person_edits(case["Id"], Priority="High")  # a person's edit afterwards is one
+    world.cycle()
+    world.cycle()
+    assert world.zendesk.records["ticket"][str(ticket["id"])]["priority"] == "high"
+    assert world.zendesk.calls == ["update_ticket"]
+
+
 def test_burst_of_edits_sends_only_the_latest_version(world):
     started(world)
     ticket = world.zendesk.person_creates_ticket("v0", "body")
