@@ -4,6 +4,13 @@ accepted or refused, so one link cannot be used to flood the checks and the viru
 Counts live in the plugin's state, written in the same transaction as the upload they count: the customer's
 accepted uploads as ``[time, bytes]`` pairs (pruned to the window), and each link's attempts by its nonce.
 A refusal is a 429 with a message that says which limit and when it frees up.
+
+Concurrency: ``hold`` creates a count's row if it is missing and locks it until commit, so on PostgreSQL two
+uploads never read the same count and both write it (a lost attempt, or one customer over quota), and two
+*first* uploads never both insert the same new row (a unique violation that would read as another error). The
+recording transaction holds the customer's row before it looks at anything else, which serialises every upload
+of that customer, and so every upload with one link (a link belongs to one customer). SQLite transactions are
+``BEGIN IMMEDIATE`` under a process-wide lock: already exclusive, nothing to do.
 """
 
 from __future__ import annotations
@@ -11,8 +18,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import Session
 
 from hub import clock
+from hub.db import PluginState, dumps
 
 PLUGIN = "documents"
 
@@ -57,6 +68,35 @@ def _size(size: int, scale: int) -> str:
     if scale < 10 * 1024 * 1024:
         return f"{size / 1024:.0f} KB"
     return f"{size / (1024 * 1024):.1f} MB"
+
+
+def hold(session: Session, key: str, initial) -> None:
+    """Make sure the plugin's state row ``key`` exists (``initial`` if it did not) and lock it until commit.
+
+    PostgreSQL: ``INSERT … ON CONFLICT DO NOTHING`` waits for a concurrent transaction that inserted the same key
+    and then does nothing; ``SELECT … FOR UPDATE`` then queues behind whoever holds the row.
+    """
+    dialect = session.bind.dialect.name
+    if dialect == "sqlite":
+        return
+    if dialect == "postgresql":
+        session.execute(postgresql.insert(PluginState).values(
+            plugin=PLUGIN, key=key, value=dumps(initial), updated_at=clock.now()).on_conflict_do_nothing())
+    session.execute(select(PluginState).where(PluginState.plugin == PLUGIN, PluginState.key == key)
+                    .with_for_update().execution_options(populate_existing=True))
+
+
+def hold_customer(session: Session, customer_id: str) -> None:
+    """Serialise this customer's uploads until commit (see the module docstring)."""
+    hold(session, _customer_key(customer_id), [])
+
+
+def take_attempt(session: Session, state, nonce: str, config: Quota) -> None:
+    """Count one upload attempt with the link ``nonce``, or raise ``QuotaExceeded`` if it has used up its attempts.
+    The row stays locked until commit, so concurrent attempts are all counted and never exceed the limit."""
+    hold(session, _link_key(nonce), 0)
+    check_link(state, nonce, config)
+    count_attempt(state, nonce)
 
 
 def check_link(state, nonce: str, config: Quota) -> None:

@@ -103,9 +103,7 @@ def create_blueprint(hub) -> Blueprint:
         customer, ticket = f"customer:{claims['c']}", f"{claims['s']}:{claims['t']}"
         try:
             with hub.db.session() as db:  # committed at once: a refused upload still counts against the link
-                state = EventContext(hub, db).state(PLUGIN)
-                quota.check_link(state, claims["n"], config.quota)
-                quota.count_attempt(state, claims["n"])
+                quota.take_attempt(db, EventContext(hub, db).state(PLUGIN), claims["n"], config.quota)
             data = sent.read(config.max_upload_bytes + 1)
             with hub.db.session() as db:  # before the scan: a customer over quota costs no scanner time
                 quota.check_customer(EventContext(hub, db).state(PLUGIN), claims["c"], len(data), config.quota)
@@ -133,12 +131,14 @@ def create_blueprint(hub) -> Blueprint:
             with hub.db.session() as db:
                 ctx = EventContext(hub, db)
                 state = ctx.state(PLUGIN)
-                # The primary key on (plugin, key) makes the link single-use even under concurrent posts.
-                state.set(f"used:{claims['n']}", {"doc_id": doc_id})
-                db.flush()
+                # First the customer's lock: this customer's uploads (so all uploads with this link) record one at
+                # a time, and each sees what the one before it recorded.
+                quota.hold_customer(db, claims["c"])
+                if state.get(f"used:{claims['n']}") is not None:
+                    raise LinkError("this link has already been used", 410)
                 # Checked again where it is recorded: two links of one customer used at once stay within it.
-                state.lock(f"quota:{claims['c']}")
                 quota.check_customer(state, claims["c"], info.size, config.quota)
+                state.set(f"used:{claims['n']}", {"doc_id": doc_id})
                 quota.record(state, claims["c"], info.size, config.quota)
                 url = link(hub, "/documents/download/" + download_token(hub, doc_id, claims["t"]))
                 ctx.emit(claims["s"], "add_internal_note", {"ticket_id": claims["t"], "body": (
@@ -151,12 +151,15 @@ def create_blueprint(hub) -> Blueprint:
                     # After the scan and the store; the outbox row carries the id only (see plugins/documents/kyc.py).
                     ctx.emit(KYC_SYSTEM, KYC_OPERATION, {"doc_id": doc_id, "customer_id": claims["c"],
                              "ticket": {"system": claims["s"], "id": claims["t"]}}, key=forward_key(doc_id))
-        except IntegrityError:
+        except IntegrityError:  # the primary key on (plugin, key) still backs the single use
             store.delete(doc_id)
             raise LinkError("this link has already been used", 410) from None
         except quota.QuotaExceeded as exc:
             store.delete(doc_id)
             return _over_quota(hub, config, customer, ticket, exc)
+        except BaseException:  # nothing half-stored: a file whose upload was not recorded does not stay
+            store.delete(doc_id)
+            raise
         return _page("Thank you", "<p>Your document was received and stored securely. You can close this page.</p>")
 
     @bp.get("/documents/download/<token>")
