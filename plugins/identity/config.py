@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 DEFAULT_GATED = [
     "core_banking.freeze_card", "core_banking.unfreeze_card", "core_banking.create_refund",
@@ -13,7 +13,7 @@ DEFAULT_GATED = [
 class Config(BaseModel):
     """Step-up identity verification before sensitive actions."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)  # an error never quotes payout_key
 
     enabled: bool = True
     # "<system>.<operation>" that need a fresh verification of the payload's customer_id.
@@ -35,6 +35,22 @@ class Config(BaseModel):
         "verify_identity_contact": "core_banking.update_contact_details",
     })
     verified_field: str = "Identity verified"
+    # Key that encrypts a pending payout change at rest: 32 bytes as base64/hex, given as {$env: NAME} or
+    # {$file: PATH}. Empty: a generated 0600 key file in the data dir (see plugins/identity/sealing.py).
+    payout_key: str = ""
+    # A dead-lettered payout change can be replayed for this long; then its encrypted details are purged.
+    payout_replay_days: float = Field(7, gt=0, le=90)
+
+    @field_validator("payout_key")
+    @classmethod
+    def _key_material(cls, value: str) -> str:
+        if value:
+            from plugins.identity.sealing import parse_key
+            try:
+                parse_key(value)
+            except Exception:
+                raise ValueError("must be 32 bytes as base64 or hex") from None
+        return value
 
 
 def config_of(hub) -> Config:

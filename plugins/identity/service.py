@@ -35,6 +35,10 @@ ACTION_NAMES = {
     "core_banking.update_payout_details": "change your payout details",
     "documents.customer_download": "download a document",
 }
+# Actions sent through this plugin's connector, gated as the bank action they carry out. A payout change goes out
+# as ``identity.update_payout_details`` (the connector opens the encrypted details at send time) and consumes the
+# verification of its own challenge (``challenge`` in the payload), for ``core_banking.update_payout_details``.
+GATED_AS = {"identity.update_payout_details": "core_banking.update_payout_details"}
 MESSAGES = {
     "ok": "Thank you, your identity is verified.",
     "wrong_code": "That code is not right. Check the latest message and try again.",
@@ -241,13 +245,17 @@ def _judge(ctx, challenge, code: str, customer_id: str | None, action: str | Non
     return "ok" if hmac.compare_digest(expected, challenge.code_hash) else "wrong_code"
 
 
-def consume(ctx, customer_id: str, action: str) -> str | None:
-    """Use up the customer's fresh verification for ``action``; a refusal reason when there is none."""
+def consume(ctx, customer_id: str, action: str, challenge_id: str | None = None) -> str | None:
+    """Use up the customer's fresh verification for ``action`` (that of ``challenge_id`` only, when given); a
+    refusal reason when there is none."""
     config = config_of(ctx.hub)
     fresh_after = ctx.now() - timedelta(seconds=config.verified_ttl_seconds)
-    candidates = ctx.session.execute(select(Challenge.id).where(
+    query = select(Challenge.id).where(
         Challenge.customer_id == customer_id, Challenge.action == action, Challenge.status == "verified",
-        Challenge.verified_at > fresh_after).order_by(Challenge.verified_at.desc())).scalars().all()
+        Challenge.verified_at > fresh_after).order_by(Challenge.verified_at.desc())
+    if challenge_id is not None:
+        query = query.where(Challenge.id == challenge_id)
+    candidates = ctx.session.execute(query).scalars().all()
     for challenge_id in candidates:
         # The conditional update is what makes a verification single-use under concurrent actions.
         done = ctx.session.execute(update(Challenge).where(
@@ -266,7 +274,8 @@ def consume(ctx, customer_id: str, action: str) -> str | None:
 def gate(system: str, operation: str, payload: dict, ctx) -> str | None:
     """``decide_action_allowed``: None for ungated or verified actions, else the refusal reason."""
     config = config_of(ctx.hub)
-    action = f"{system}.{operation}"
+    sent_as = GATED_AS.get(f"{system}.{operation}")
+    action = sent_as or f"{system}.{operation}"
     if action not in config.gated_actions:
         return None
     event = getattr(ctx, "event", None)
@@ -277,4 +286,9 @@ def gate(system: str, operation: str, payload: dict, ctx) -> str | None:
         return f"identity not verified: {action} needs the customer_id of the verified customer in its payload"
     if ctx.session is None:
         return f"identity not verified: {action} cannot be checked outside a transaction"
+    if sent_as is not None:
+        challenge_id = (payload or {}).get("challenge")
+        if not isinstance(challenge_id, str) or not challenge_id:
+            return f"identity not verified: {action} needs the challenge the customer verified in its payload"
+        return consume(ctx, customer_id.strip(), action, challenge_id)
     return consume(ctx, customer_id.strip(), action)
