@@ -119,6 +119,9 @@ class EventContext:
         self.session = session
         self.event = event
         self.origin = origin
+        # While action results are recorded (``on_action_done``): ``(action, result)`` of every action done in the
+        # same transaction, so a hook can look up what it needs for all at once; None when recorded on its own.
+        self.batch: list | None = None
 
     def now(self) -> datetime:
         return clock.now()
@@ -474,7 +477,7 @@ def _execute_one(connector, operation: str, payload: dict, key: str):
 
 
 def _record_outcomes(hub, owner: str, results: list) -> None:
-    counted = []
+    counted, done = [], []
     bookkeeping = bool(hub.pm.hook.on_action_done.get_hookimpls())
     with hub.db.session() as session:
         ours = _all_still_ours(session, hub, OutboxAction, [action.id for action, _ in results], owner)
@@ -500,17 +503,36 @@ def _record_outcomes(hub, owner: str, results: list) -> None:
             wakeups.after_commit(session, "outbox")  # the next action of its order key is ready now
             ctx = EventContext(hub, session, origin=action.origin)
             ctx.audit("hub", f"{action.system}.{action.operation}", action.key, "ok", source="outbox")
-            if not bookkeeping:
-                counted.append((action.system, "ok"))
-                continue
-            try:
-                with session.begin_nested():
-                    hub.pm.hook.on_action_done(action=action, result=result, ctx=ctx)
-            except Exception as exc:  # the remote effect happened; a plugin's bookkeeping bug must not undo that
-                log.error("on_action_done for %s failed: %s", action.key, exc)
+            done.append((action, result, ctx))
             counted.append((action.system, "ok"))
+        if bookkeeping and done:
+            _actions_done(hub, session, done)
     for system, status in counted:
         hub.metrics.actions.labels(system=system, status=status).inc()
+
+
+def _actions_done(hub, session, done: list) -> None:
+    """``on_action_done`` for every action done in this transaction: all in one savepoint, each hook seeing the
+    whole batch (``ctx.batch``) so it can look up what it needs at once; if any hook raises, the savepoint is
+    rolled back and each action's bookkeeping is redone in a savepoint of its own, so one plugin's bug costs only
+    that action's bookkeeping — the remote effect happened and its row stays done."""
+    batch = [(action, result) for action, result, _ in done]
+    if len(done) > 1:
+        try:
+            with session.begin_nested():
+                for action, result, ctx in done:
+                    ctx.batch = batch
+                    hub.pm.hook.on_action_done(action=action, result=result, ctx=ctx)
+            return
+        except Exception as exc:
+            log.info("on_action_done for a batch of %d failed (%s); redone action by action", len(done), exc)
+    for action, result, ctx in done:
+        ctx.batch = None
+        try:
+            with session.begin_nested():
+                hub.pm.hook.on_action_done(action=action, result=result, ctx=ctx)
+        except Exception as exc:  # the remote effect happened; a plugin's bookkeeping bug must not undo that
+            log.error("on_action_done for %s failed: %s", action.key, exc)
 
 
 def replay_dead_letters(hub, ids: list[int] | None = None) -> int:

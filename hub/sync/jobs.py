@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from hub import clock
 from hub.db import SchedulerLock
 from hub.sync import echo
-from hub.sync.links import Links
+from hub.sync.links import Links, PageCache
 from hub.sync.push import ORIGIN
 
 log = logging.getLogger(__name__)
@@ -167,12 +167,12 @@ def on_action_done(action, result: dict, ctx) -> None:
     if parts is None:
         return
     system, object, canonical_id, _ = parts
-    links = Links(ctx.session)
+    links = _links(ctx)
     if object == "comment":
         native = result.get("comment_id") if "comment_id" in result else result.get("id")
         link = links.by_canonical("comment", canonical_id, system)
         if link is not None and native and links.by_native("comment", system, str(native)) is None:
-            link.native_id = str(native)
+            links.set_native(link, native)
         parent = links.by_native("ticket", system, str(result.get("id"))) if "comment_id" in result else None
         if parent is not None:
             echo.remember_write_result(parent, _stamp(result.get("updated_at")))
@@ -182,9 +182,47 @@ def on_action_done(action, result: dict, ctx) -> None:
         return
     native = result.get("id")
     if native and not link.native_id and links.by_native(object, system, str(native)) is None:
-        link.native_id = str(native)
+        links.set_native(link, native)
     echo.remember_write_result(link, _stamp(result.get("updated_at")))
     link.updated_at = clock.now()
+
+
+_BATCH_LINKS = "sync_done_links"
+
+
+def _links(ctx) -> Links:
+    """Link lookups for this result; with ``ctx.batch`` (the actions recorded together), the links of every
+    sync action of the batch and of the ids their results name are read once, in a few queries."""
+    links = Links(ctx.session)
+    batch = getattr(ctx, "batch", None)
+    if batch is None:
+        return links
+    held = ctx.session.info.get(_BATCH_LINKS)
+    if held is not None and held[0] is batch:
+        links.cache = held[1]
+        return links
+    links.cache = PageCache()
+    ctx.session.info[_BATCH_LINKS] = (batch, links.cache)
+    canonical: dict[str, set[str]] = {}
+    natives: dict[tuple[str, str], set[str]] = {}
+    for done, result in batch:
+        parts = _parse_key(done.key) if done.origin == ORIGIN else None
+        if parts is None or not isinstance(result, dict):
+            continue
+        system, object, canonical_id, _ = parts
+        canonical.setdefault(object, set()).add(canonical_id)
+        if object == "comment":
+            natives.setdefault(("comment", system), set()).add(
+                str(result.get("comment_id") if "comment_id" in result else result.get("id")))
+            if "comment_id" in result:
+                natives.setdefault(("ticket", system), set()).add(str(result.get("id")))
+        elif result.get("id"):
+            natives.setdefault((object, system), set()).add(str(result["id"]))
+    for object, ids in canonical.items():
+        links.prefetch_canonical(object, ids)
+    for (object, system), ids in natives.items():
+        links.prefetch(object, system, ids)
+    return links
 
 
 def _stamp(value) -> str | None:

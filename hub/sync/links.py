@@ -29,6 +29,7 @@ class PageCache:
         self.all: dict[tuple, dict[str, SyncLink]] = {}  # (object, canonical id) -> every link, when complete
         self.records: dict[tuple, SyncRecord | None] = {}
         self.emails: dict[tuple, SyncRecord | None] = {}
+        self.markers: dict[tuple, SyncLink | None] = {}  # (object, system, marker) -> the hub's own comment
 
     def link(self, link: SyncLink) -> None:
         self.canonical[(link.object, link.canonical_id, link.system)] = link
@@ -85,6 +86,24 @@ class Links:
             SyncRecord.object == object, SyncRecord.canonical_id.in_(canonical))).scalars()}
         for canonical_id in canonical:
             cache.records[(object, canonical_id)] = records.get(canonical_id)
+
+    def prefetch_canonical(self, object: str, canonical_ids) -> None:
+        """Every link of these canonical records (what ``by_canonical`` and ``all_of`` answer): one query."""
+        cache = self.cache
+        if cache is None:
+            return
+        wanted = sorted({str(c) for c in canonical_ids} - {k[1] for k in cache.all if k[0] == object})
+        if not wanted:
+            return
+        every: dict[str, dict[str, SyncLink]] = {c: {} for c in wanted}
+        for link in self.session.execute(select(SyncLink).where(
+                SyncLink.object == object, SyncLink.canonical_id.in_(wanted))).scalars():
+            every[link.canonical_id][link.system] = link
+            cache.canonical[(object, link.canonical_id, link.system)] = link
+            if link.native_id is not None:
+                cache.native.setdefault((object, link.system, link.native_id), link)
+        for canonical_id, links in every.items():
+            cache.all[(object, canonical_id)] = links
 
     def prefetch_records(self, keys) -> None:
         """The canonical records of these ``(object, canonical id)`` pairs: one query per object."""
@@ -144,10 +163,39 @@ class Links:
             self.cache.canonical[key] = link
         return link
 
+    def prefetch_markers(self, object: str, system: str, markers) -> None:
+        """The links of the hub's own comments carrying these ``[db:…]`` markers: one query."""
+        cache = self.cache
+        if cache is None:
+            return
+        wanted = sorted({m for m in markers if m} - {k[2] for k in cache.markers if k[:2] == (object, system)})
+        if not wanted:
+            return
+        found: dict[str, SyncLink] = {}
+        for link in self.session.execute(select(SyncLink).where(
+                SyncLink.object == object, SyncLink.system == system, SyncLink.marker.in_(wanted))
+                .order_by(SyncLink.id)).scalars():
+            found.setdefault(link.marker, link)
+            cache.link(link)
+        for marker in wanted:
+            cache.markers[(object, system, marker)] = found.get(marker)
+
     def by_marker(self, object: str, system: str, marker: str) -> SyncLink | None:
-        return self.session.execute(select(SyncLink).where(
+        key = (object, system, marker)
+        if self.cache is not None and key in self.cache.markers:
+            return self.cache.markers[key]
+        link = self.session.execute(select(SyncLink).where(
             SyncLink.object == object, SyncLink.system == system, SyncLink.marker == marker)
         ).scalars().first()
+        if self.cache is not None:
+            self.cache.markers[key] = link
+        return link
+
+    def set_marker(self, link: SyncLink, marker: str) -> None:
+        """The ``[db:…]`` marker of a comment the hub is adding (its echo is then only linked)."""
+        link.marker = marker
+        if self.cache is not None and self.cache.markers.get((link.object, link.system, marker)) is None:
+            self.cache.markers[(link.object, link.system, marker)] = link
 
     def all_of(self, object: str, canonical_id: str) -> dict[str, SyncLink]:
         if self.cache is not None and (object, canonical_id) in self.cache.all:
@@ -182,6 +230,14 @@ class Links:
         if self.cache is not None:
             self.cache.link(link)
         return link
+
+    def set_native(self, link: SyncLink, native_id) -> None:
+        """The vendor's id for a link the hub created the record of (its write's result)."""
+        if self.cache is not None and link.native_id is not None:
+            self.cache.native.pop((link.object, link.system, link.native_id), None)
+        link.native_id = str(native_id)
+        if self.cache is not None:
+            self.cache.link(link)
 
     def native_ids(self, object: str, canonical_id: str) -> dict[str, str]:
         """``{system: native id}`` of every system that has the record."""

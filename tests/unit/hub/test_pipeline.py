@@ -256,3 +256,60 @@ def test_a_fan_out_from_inside_the_io_pool_runs_inline(make_hub):
         return sum(fan_out(hub, [(inner, n), (inner, n + 1)]))
 
     assert fan_out(hub, [(outer, n) for n in range(IO_THREADS * 2)]) == [4 * n + 2 for n in range(IO_THREADS * 2)]
+
+
+class Bookkeeper:
+    """Keeps a state row per action done; raises for one key (a plugin's bookkeeping bug)."""
+
+    def __init__(self, sink, broken_key=None):
+        self.sink = sink
+        self.broken_key = broken_key
+        self.batches = []
+
+    @hookimpl
+    def register_connectors(self, hub):
+        return self.sink
+
+    @hookimpl
+    def on_action_done(self, action, result, ctx):
+        self.batches.append(None if ctx.batch is None else [a.key for a, _ in ctx.batch])
+        ctx.state("bookkeeper").set(action.key, result["id"])
+        if action.key == self.broken_key:
+            raise RuntimeError("bookkeeping bug")
+
+
+def _emit_writes(hub, count):
+    from hub.pipeline import EventContext
+    with hub.db.session() as session:
+        EventContext(hub, session, origin="test").emit_many(
+            [{"system": "sink", "operation": "write", "payload": {"n": n}, "key": f"w-{n}"} for n in range(count)])
+
+
+def _kept(hub):
+    from hub.pipeline import StateStore
+    with hub.db.session() as session:
+        return dict(StateStore(session, "bookkeeper").items())
+
+
+def test_results_of_one_claim_are_booked_together_and_see_the_whole_batch(make_hub):
+    keeper = Bookkeeper(Sink())
+    hub = make_hub(plugins=[keeper])
+    _emit_writes(hub, 5)
+    assert process_next_action(hub, "t")
+    keys = [f"w-{n}" for n in range(5)]
+    assert sorted(_kept(hub)) == keys
+    assert len(keeper.batches) == 5 and all(sorted(batch) == keys for batch in keeper.batches)
+
+
+def test_a_bookkeeping_bug_costs_only_its_own_action(make_hub):
+    from hub.db import OutboxAction
+    from sqlalchemy import select
+    keeper = Bookkeeper(Sink(), broken_key="w-2")
+    hub = make_hub(plugins=[keeper])
+    _emit_writes(hub, 5)
+    drain(hub)
+    assert sorted(_kept(hub)) == ["w-0", "w-1", "w-3", "w-4"]  # redone one by one: only w-2's is lost
+    assert keeper.batches[-1] is None
+    with hub.db.session() as session:
+        assert {a.status for a in session.execute(select(OutboxAction)).scalars()} == {"done"}
+    assert len(keeper.sink.calls) == 5  # the remote effects are never repeated
