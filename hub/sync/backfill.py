@@ -173,6 +173,8 @@ def _prefetch(session, engine: Engine, system: str, object: str, page: list[dict
     if comment_mapping is not None and comments:
         links.prefetch("comment", system, [comment_mapping.native_id(c) for found in comments.values()
                                            for c in found])
+        links.prefetch_markers("comment", system, comment_stream.own_markers(
+            comment_mapping, [c for found in comments.values() for c in found]))
 
 
 HISTORY_KEY = "comments_from"  # in the cursors of a backfill in progress: where its comment export began

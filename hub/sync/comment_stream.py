@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from contextlib import nullcontext
 
 from hub.sync import cursors
 from hub.sync.adapters import Adapter
+from hub.sync.engine import MARKER, PAGE_EVENTS, store_sync_event
 from hub.sync.links import Links
 
 log = logging.getLogger(__name__)
@@ -66,25 +68,72 @@ def store_page(hub, engine, system: str, page: list[dict], next_cursor: dict, co
             counts["skipped"] += 1
             continue
         by_ticket.setdefault(str(ticket_id), []).append(native)
+    if len(by_ticket) > 1:
+        found: Counter = Counter()
+        try:
+            with hub.db.session() as session:
+                _apply_page(engine, session, system, by_ticket, next_cursor, found, careful=False)
+        except Exception as exc:
+            log.info("sync %s comments: a page is stored ticket by ticket (%s: %s)", system, type(exc).__name__, exc)
+        else:
+            counts.update(found)
+            return
     with hub.db.session() as session:
-        links = Links(session)
-        for ticket_native_id, comments in by_ticket.items():
-            link = links.by_native("ticket", system, ticket_native_id)
-            row = links.record("ticket", link.canonical_id) if link is not None else None
-            if row is None or row.deleted:
-                counts["skipped"] += len(comments)
-                continue
-            try:
-                with session.begin_nested():
-                    added = engine.apply_comments(session, system, row, ticket_native_id, comments)
-                engine.pusher.accept(session)
-            except Exception as exc:  # one bad comment never blocks the stream; its reason is kept
-                log.warning("sync %s comments of %s failed: %s", system, ticket_native_id, exc)
-                engine.pusher.discard(session)
-                engine.record_failure(session, system, OBJECT, ticket_native_id, f"{type(exc).__name__}: {exc}")
-                counts["failed"] += 1
-                continue
-            counts["created"] += added
-            counts["unchanged"] += len(comments) - added
-        engine.pusher.flush(session)
-        cursors.save(session, system, OBJECT, next_cursor)
+        _apply_page(engine, session, system, by_ticket, next_cursor, counts, careful=True)
+
+
+def _apply_page(engine, session, system: str, by_ticket: dict[str, list[dict]], next_cursor: dict,
+                counts: Counter, careful: bool) -> None:
+    """The page's comments and the cursor after them. First all at once (``careful`` False: any failure rolls the
+    page back, and it is stored again ticket by ticket, each in a savepoint, so one bad comment never blocks the
+    rest and its reason is kept)."""
+    _prefetch(engine, session, system, by_ticket)
+    links = Links(session)
+    events = session.info[PAGE_EVENTS] = []
+    for ticket_native_id, comments in by_ticket.items():
+        link = links.by_native("ticket", system, ticket_native_id)
+        row = links.record("ticket", link.canonical_id) if link is not None else None
+        if row is None or row.deleted:
+            counts["skipped"] += len(comments)
+            continue
+        held = len(events)
+        try:
+            with session.begin_nested() if careful else nullcontext():
+                added = engine.apply_comments(session, system, row, ticket_native_id, comments)
+            engine.pusher.accept(session)
+        except Exception as exc:  # one bad comment never blocks the stream; its reason is kept
+            if not careful:
+                raise
+            log.warning("sync %s comments of %s failed: %s", system, ticket_native_id, exc)
+            engine.pusher.discard(session)
+            del events[held:]
+            Links.start_cache(session)  # what the rolled-back comments wrote must not be remembered
+            engine.record_failure(session, system, OBJECT, ticket_native_id, f"{type(exc).__name__}: {exc}")
+            counts["failed"] += 1
+            continue
+        counts["created"] += added
+        counts["unchanged"] += len(comments) - added
+    engine.pusher.flush(session)
+    Links.drop_cache(session)
+    session.info.pop(PAGE_EVENTS, None)
+    for event_id, event_type, payload in events:
+        store_sync_event(session, event_id, event_type, payload)
+    cursors.save(session, system, OBJECT, next_cursor)
+
+
+def _prefetch(engine, session, system: str, by_ticket: dict[str, list[dict]]) -> None:
+    """The page's tickets (links and records), its comments' links and the hub's own comments it names by marker:
+    a few queries instead of several per comment."""
+    Links.start_cache(session)
+    links = Links(session)
+    links.prefetch("ticket", system, list(by_ticket))
+    mapping = engine.mappings[(system, OBJECT)]
+    comments = [c for found in by_ticket.values() for c in found]
+    links.prefetch(OBJECT, system, [mapping.native_id(c) for c in comments])
+    links.prefetch_markers(OBJECT, system, own_markers(mapping, comments))
+
+
+def own_markers(mapping, comments) -> list[str]:
+    """The ``[db:…]`` markers in these native comments' bodies (comments the hub wrote)."""
+    raw = mapping.spec.fields[0].native
+    return [found.group(1) for c in comments if (found := MARKER.search(str(c.get(raw) or "")))]

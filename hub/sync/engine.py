@@ -222,8 +222,8 @@ class Engine:
             tag = MARKER.search(raw)
             if tag:
                 own = links.by_marker("comment", system, tag.group(1))
-                if own is not None:
-                    own.native_id = native_id
+                if own is not None and own.native_id != str(native_id):
+                    links.set_native(own, native_id)
                 continue  # the hub wrote it (this sync or another plugin): never synced back
             reported = mask_pans_deep(mapping.to_canonical(native))
             if first_is_description and index == 0 and reported.get("body") and reported["body"] == (

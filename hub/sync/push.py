@@ -208,5 +208,5 @@ class Pusher:
             if self._emit(session, system, write.comment, payload, key, order, kind=1):
                 sent += 1
             link = links.ensure("comment", row.canonical_id, system, new=True)
-            link.marker = marker(key)
+            links.set_marker(link, marker(key))
         return sent

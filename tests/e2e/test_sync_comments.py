@@ -50,3 +50,31 @@ def test_comments_added_in_salesforce_and_hubspot_reach_zendesk_once_and_do_not_
     assert len(zd_comments(url, ticket["id"])) == 3
     assert len(hs_notes(url, hs_ticket["id"])) == 2
     assert len(sf_query(url, f"SELECT Id FROM CaseComment WHERE ParentId = '{case['Id']}'")) == 2
+
+
+def test_a_comment_that_fails_is_listed_and_the_rest_of_its_page_still_syncs(url, hub, monkeypatch):
+    from hub.sync import failures, run_pass
+    from hub.sync.engine import Engine
+    from tests.e2e.sync_support import drain
+    first = zd_create(url, "Card declined", "My card was declined.", "ada@example.org", "Ada Lovelace")
+    second = zd_create(url, "Lost card", "I lost my card.", "grace@example.org", "Grace Hopper")
+    converge(hub, url)
+    cases = {c["Subject"]: c["Id"] for c in sf_query(url, "SELECT Id, Subject FROM Case")}
+    for subject, body in (("Card declined", "First follow-up."), ("Lost card", "Second follow-up.")):
+        _call("POST", f"{url}{SF_API}/sobjects/CaseComment", "sandbox-session",
+              json={"ParentId": cases[subject], "CommentBody": body, "IsPublished": True})
+    broken = cases["Card declined"]
+    real = Engine.apply_comments
+
+    def failing(self, session, system, ticket, ticket_native_id, comments):
+        if system == "salesforce" and ticket_native_id == broken:
+            raise ValueError("unreadable comment")
+        return real(self, session, system, ticket, ticket_native_id, comments)
+    monkeypatch.setattr(Engine, "apply_comments", failing)
+    report = run_pass(hub)
+    drain(hub)
+    assert report["systems"]["salesforce"]["comment"]["failed"] == 1
+    assert [c["body"].split("\n")[0] for c in zd_comments(url, second["id"])[1:]] == ["Second follow-up."]
+    assert len(zd_comments(url, first["id"])) == 1
+    assert [(f["system"], f["object"], f["id"]) for f in failures(hub)] == [("salesforce", "comment", broken)]
+    assert "ValueError: unreadable comment" in failures(hub)[0]["reason"]
