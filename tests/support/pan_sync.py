@@ -11,9 +11,14 @@ batches of 100, then a second (internal) comment on each through ``update_many``
 from __future__ import annotations
 
 import base64
+import os
+import socket
+import subprocess
+import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import requests
@@ -27,6 +32,44 @@ TICKET_FIELDS = [{"title": "Category", "type": "text"}, {"title": "Risk score", 
                                                                         "type": "checkbox"}]
 TIMEOUT = 60
 UNLIMITED = 1_000_000  # per minute
+
+
+def _thread_sandbox():
+    from hub.sandbox.server import start_in_thread
+    return start_in_thread(port=0)
+
+
+class SandboxProcess:
+    """``deskbridge sandbox`` on a free port in a child process; ``stop()`` ends it."""
+
+    def __init__(self):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen([sys.executable, "-m", "hub.cli", "sandbox", "--port", str(port)],
+                                        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                        env=dict(os.environ, PYTHONPATH=str(REPO)))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the sandbox process ended: {self.process.stderr.read().decode()[-2000:]}")
+            try:
+                if requests.get(f"{self.url}/_sandbox/", timeout=1).ok:
+                    return
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("the sandbox process did not answer within 60 s")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
 
 
 @dataclass
@@ -63,13 +106,15 @@ class Outcome:
 class PanSyncRun:
     """A sandbox and a synced hub; ``batch(n)`` files n generated tickets, syncs them and scans the CRMs."""
 
-    def __init__(self, data_dir: Path, seed: int = 7, requesters: int = 25, plugins: dict | None = None):
+    def __init__(self, data_dir: Path, seed: int = 7, requesters: int = 25, plugins: dict | None = None,
+                 sandbox_process: bool = False):
+        """``sandbox_process``: the emulators run in their own process (``deskbridge sandbox``), as beside a
+        real deployment, instead of a thread sharing the hub's interpreter (what a long run on 2 cores wants)."""
         from hub.runtime import Hub
-        from hub.sandbox.server import start_in_thread
         from hub.settings import load_settings
         from hub.sync import run_pass
 
-        self.sandbox = start_in_thread(port=0)
+        self.sandbox = SandboxProcess() if sandbox_process else _thread_sandbox()
         self.hub = None
         try:
             url = self.sandbox.url
@@ -160,7 +205,7 @@ class PanSyncRun:
     def batch(self, count: int, everything: bool = False) -> Outcome:
         """Files ``count`` new tickets, syncs, and scans every CRM record created or changed meanwhile (with
         ``everything``, every record the CRMs hold)."""
-        since = (self.sandbox.sandbox.now().replace(microsecond=0)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        since = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")  # the sandbox's clock is not moved
         time.sleep(1.0)  # records of this batch are stamped strictly after ``since`` (second precision)
         tickets = self.corpus.tickets(self.filed, count)
         self.filed += count
