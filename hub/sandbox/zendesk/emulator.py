@@ -13,8 +13,8 @@ from datetime import datetime, timedelta, timezone
 import flask
 
 from hub.sandbox.core import Emulator, SlidingWindowLimit
-from hub.sandbox.zendesk import (fields, incremental, people, people_routes, search, seeding, ticket_routes,
-                                 uploads, webhooks)
+from hub.sandbox.zendesk import (fields, incremental, people, people_routes, redaction, search, seeding,
+                                 ticket_routes, uploads, webhooks)
 from hub.sandbox.zendesk.errors import (ZendeskApiError, invalid_endpoint, invalid_value, parameter_missing,
                                         rate_limited_body, unparsable_json)
 from hub.sandbox.zendesk.state import ZendeskState
@@ -104,7 +104,7 @@ class ZendeskEmulator(Emulator):
 
     def blueprint(self) -> flask.Blueprint:
         bp = flask.Blueprint("zendesk", __name__)
-        for module in (ticket_routes, people_routes, fields, search, incremental, uploads, webhooks):
+        for module in (ticket_routes, people_routes, fields, search, incremental, uploads, webhooks, redaction):
             module.register(bp, self)
 
         @self.route(bp, "/api/v2/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])

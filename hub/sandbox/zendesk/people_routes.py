@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import flask
 
-from hub.sandbox.zendesk import jobs, people, search, tickets, webhooks
+from hub.sandbox.zendesk import jobs, participants, people, search, tickets, webhooks
 from hub.sandbox.zendesk.errors import invalid_value, not_found, parameter_missing
 from hub.sandbox.zendesk.pagination import list_page
 
@@ -164,6 +164,18 @@ def register(bp: flask.Blueprint, emu: "ZendeskEmulator") -> None:
         people.get_user(st(), user_id)
         found = [t for t in st().tickets.values() if t["requester_id"] == user_id and t["status"] != "deleted"]
         return list_page(_by_id(found), _id_key, "tickets", present=lambda t: tickets.present_ticket(st(), t))
+
+    @route(bp, "/api/v2/users/<int:user_id>/tickets/ccd.json", methods=["GET"])
+    def ccd(user_id):
+        people.get_user(st(), user_id)
+        found = participants.tickets_with(st(), user_id, "email_cc_ids")
+        return list_page(found, _id_key, "tickets", present=lambda t: tickets.present_ticket(st(), t))
+
+    @route(bp, "/api/v2/users/<int:user_id>/tickets/followed.json", methods=["GET"])
+    def followed(user_id):
+        people.get_user(st(), user_id)
+        found = participants.tickets_with(st(), user_id, "follower_ids")
+        return list_page(found, _id_key, "tickets", present=lambda t: tickets.present_ticket(st(), t))
 
     @route(bp, "/api/v2/deleted_users.json", methods=["GET"])
     def deleted_users():

@@ -120,6 +120,11 @@ class Matcher:
             return raw.lower() in t["tags"] if raw.lower() != "none" else not t["tags"]
         if key in ("requester", "submitter", "assignee"):
             return self._person(t[f"{key}_id"], raw)
+        if key == "cc":  # the ticket's collaborators: email CCs and followers
+            ccs = list(dict.fromkeys([*t["collaborator_ids"], *t["email_cc_ids"]]))
+            return not ccs if raw.lower() == "none" else any(self._person(u, raw) for u in ccs)
+        if key == "commenter":  # anyone who wrote one of the ticket's comments
+            return any(self._person(c["author_id"], raw) for c in self.state.comments.get(t["id"], []))
         if key == "group":
             return self._named(self.state.groups, t["group_id"], raw)
         if key == "organization":

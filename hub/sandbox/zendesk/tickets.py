@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from hub.sandbox.zendesk import people
+from hub.sandbox.zendesk import participants, people
 from hub.sandbox.zendesk.comments import AuditBuilder, new_comment, present_attachment, via
 from hub.sandbox.zendesk.errors import invalid_attr, not_found, record_invalid, update_conflict
 from hub.sandbox.zendesk.fields import coerce_value, field_tags
@@ -130,6 +130,7 @@ def create_ticket(state: ZendeskState, data: dict, actor_id: int, channel: str =
               "organization_id": _int_or_none(data.get("organization_id"))}
     _validate(state, values)
     custom = _custom_values(state, data)
+    people_on = participants.plan(state, {"requester_id": requester_id}, data)
     requester = state.users[requester_id]
     if values["organization_id"] is None:
         values["organization_id"] = requester.get("organization_id")
@@ -154,14 +155,14 @@ def create_ticket(state: ZendeskState, data: dict, actor_id: int, channel: str =
         "recipient": data.get("recipient"), "requester_id": requester_id,
         "submitter_id": int(data.get("submitter_id") or actor_id), "assignee_id": values["assignee_id"],
         "organization_id": values["organization_id"], "group_id": values["group_id"],
-        "collaborator_ids": list(data.get("collaborator_ids") or []),
-        "follower_ids": list(data.get("follower_ids") or []), "email_cc_ids": list(data.get("email_cc_ids") or []),
+        "collaborator_ids": [], "follower_ids": [], "email_cc_ids": [],
         "forum_topic_id": None, "problem_id": _int_or_none(data.get("problem_id")), "has_incidents": False,
         "is_public": comment["public"], "due_at": data.get("due_at") if values["type"] == "task" else None,
         "tags": tags, "satisfaction_rating": None, "sharing_agreement_ids": [], "followup_ids": [],
         "ticket_form_id": TICKET_FORM_ID, "brand_id": BRAND_ID, "allow_channelback": False,
         "allow_attachments": True, "from_messaging_channel": False, "_cf": custom,
     }
+    participants.assign(ticket, people_on)
     state.tickets[ticket_id] = ticket
     audit.comment(comment)
     for key in ("subject", "status", "priority", "type", "requester_id", "assignee_id", "group_id",
@@ -200,6 +201,7 @@ def update_ticket(state: ZendeskState, ticket_id: int, data: dict, actor_id: int
         values["external_id"] = str(values["external_id"])
     _validate(state, values)
     custom = _custom_values(state, data)
+    people_on = participants.plan(state, {**ticket, **values}, data)
     if values.get("assignee_id") and "group_id" not in values and ticket["group_id"] is None:
         values["group_id"] = state.users[values["assignee_id"]].get("default_group_id")
     if values.get("status") in ("solved", "closed") and ticket["assignee_id"] is None and not values.get(
@@ -234,9 +236,7 @@ def update_ticket(state: ZendeskState, ticket_id: int, data: dict, actor_id: int
         audit.change("tags", new_tags, old_tags)
         events.append(("ticket.tags_changed", {"tags_added": [t for t in new_tags if t not in old_tags],
                                                "tags_removed": [t for t in old_tags if t not in new_tags]}))
-    for key in ("collaborator_ids", "follower_ids", "email_cc_ids"):
-        if key in data and list(data[key] or []) != ticket[key]:
-            ticket[key] = list(data[key] or [])
+    moved = participants.assign(ticket, people_on)
     comment_data = data.get("comment")
     if comment_data and (comment_data.get("body") or comment_data.get("html_body")):
         comment = new_comment(state, ticket_id, comment_data, actor_id, audit.id, at=at)
@@ -246,12 +246,14 @@ def update_ticket(state: ZendeskState, ticket_id: int, data: dict, actor_id: int
             "id": str(comment["id"]), "body": comment["body"], "is_public": comment["public"],
             "author": {"id": str(comment["author_id"]), "is_staff": author.get("role") != "end-user",
                        "name": author.get("name")}}}))
-    if audit.audit["events"]:
+    if audit.audit["events"] or moved:
+        # A change of CCs or followers alone moves updated_at too (the emulator writes no audit event for it).
         when = state.touch("ticket", ticket_id, at)
         ticket["updated_at"] = ts(when)
         ticket["generated_timestamp"] = int(when.timestamp())
         audit.audit["created_at"] = ts(when)
-        return WriteResult(ticket, audit.save(), events)
+        if audit.audit["events"]:
+            return WriteResult(ticket, audit.save(), events)
     return WriteResult(ticket, audit.audit, [])
 
 
