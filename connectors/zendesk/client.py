@@ -131,6 +131,22 @@ class ZendeskClient:
 
         return self.call(fetch)
 
+    def put_json(self, path: str, body: dict) -> dict:
+        """``PUT`` a JSON body to an API path zenpy has no method for; errors translated like ``get_json``."""
+        url = f"{self.base_url}/api/v2/{path}"
+
+        def send() -> dict:
+            response = self.session.put(url, json=body)
+            if response.status_code >= 300:
+                try:
+                    answer = response.json()
+                except ValueError:
+                    answer = {"error": response.reason}
+                raise APIException(json.dumps(answer), response=response)
+            return response.json() if response.content else {}
+
+        return self.call(send)
+
     def get_optional(self, path: str, params: dict | None = None) -> dict | None:
         """Like ``get_json`` but a 404 is ``None``."""
         try:

@@ -11,12 +11,14 @@ from connectors.zendesk import batch
 from connectors.zendesk.batch import reference_fields
 from connectors.zendesk.client import ZendeskClient
 from connectors.zendesk.fields import Directory
+from connectors.zendesk.privacy import REDACTED_FILE, is_redacted, participant_roles, redact_all
 from connectors.zendesk.streams import STREAMS, CommentPage, Reader, comment_events
 from hub.batching import in_chunks, outcome_of
 from hub.errors import PermanentError
 
 OBJECT_PATHS = {"ticket": ("tickets", "ticket"), "customer": ("users", "user"),
                 "organisation": ("organizations", "organization")}
+USER_TICKETS = ("requested", "ccd", "followed")
 UPDATABLE = ("priority", "status", "subject", "type", "assignee_id", "requester_id", "due_at")
 
 
@@ -36,6 +38,9 @@ class ZendeskConnector:
     operations = ("associate",)  # declared for the sync's association sweep (not batched here)
     # A ticket's requester_id/organization_id and a user's organization_id are plain fields of every write.
     carries_refs = {"upsert_ticket": "any", "update_ticket": "any", "upsert_user": "any"}
+
+    # How a user is on a ticket besides requesting it (email_cc, follower, collaborator): for data-subject requests.
+    participant_roles = staticmethod(participant_roles)
 
     def __init__(self, config, guard=None, metrics=None):
         self.config = config
@@ -284,6 +289,58 @@ class ZendeskConnector:
                 raise
         return {"id": str(ticket_id), "deleted": True}
 
+    def _op_remove_participant(self, payload: dict, key: str) -> dict:
+        """``{ticket_id | external_id, user_id}`` → the user is no longer an email CC or follower of the ticket
+        (``email_ccs`` and ``followers`` entries with ``action: delete``: relative edits, so nobody else on the
+        ticket is touched). Idempotent: a user not on the ticket is done (``removed: []``). A closed ticket takes
+        no change in Zendesk: refused with that reason; so is a user still listed after the update."""
+        ticket_id = self.resolve_ticket(payload)
+        if not str(payload.get("user_id") or "").isdigit():
+            raise PermanentError("zendesk: remove_participant needs a numeric user_id")
+        user_id = int(payload["user_id"])
+        ticket = self.client.get_json(f"tickets/{ticket_id}.json")["ticket"]
+        roles = participant_roles(ticket, user_id)
+        if not roles:
+            return {"id": str(ticket_id), "removed": [], "updated_at": ticket["updated_at"]}
+        if ticket.get("status") == "closed":
+            raise PermanentError(f"zendesk: ticket {ticket_id} is closed and Zendesk allows no change to it: user "
+                                 f"{user_id} stays its {' and '.join(roles)}")
+        change = {"email_ccs": [{"user_id": user_id, "action": "delete"}],
+                  "followers": [{"user_id": user_id, "action": "delete"}]}
+        result = self.client.call(lambda: self.client.zenpy.tickets.update(Ticket(id=ticket_id, **change)))
+        after = result.ticket.to_dict()
+        left = participant_roles(after, user_id)
+        if left:
+            raise PermanentError(f"zendesk: user {user_id} is still the {' and '.join(left)} of ticket {ticket_id} "
+                                 "after removal (an account without CCs and followers keeps only collaborator_ids)")
+        return {"id": str(ticket_id), "removed": roles, "updated_at": result.ticket.updated_at}
+
+    def _op_redact_comment(self, payload: dict, key: str) -> dict:
+        """``{ticket_id | external_id, comment_id}`` → the comment's whole text and every attachment permanently
+        redacted with Zendesk's Agent Workspace redaction (``PUT comment_redactions/{comment_id}``: each character
+        becomes ▇, each attachment an empty ``redacted.txt``; closed tickets too). The comment stays, with its
+        author and time. Idempotent: a comment with nothing left to redact is done (``redacted: false``)."""
+        ticket_id = self.resolve_ticket(payload)
+        comment_id = str(payload.get("comment_id") or "")
+        if not comment_id.isdigit():
+            raise PermanentError("zendesk: redact_comment needs a numeric comment_id")
+        comment = next((c for c in self.read_comments(ticket_id) if str(c.get("id")) == comment_id), None)
+        if comment is None:
+            raise PermanentError(f"zendesk answered 404: ticket {ticket_id} has no comment {comment_id}", status=404)
+        done = {"id": str(ticket_id), "comment_id": comment_id}
+        if is_redacted(comment):
+            return {**done, "redacted": False}
+        body: dict = {"ticket_id": ticket_id, "html_body": redact_all(comment.get("html_body") or "")}
+        files = [a["content_url"] for a in comment.get("attachments") or []
+                 if a.get("content_url") and not (a.get("file_name") == REDACTED_FILE and not a.get("size"))]
+        if files:
+            body["external_attachment_urls"] = files
+        answer = self.client.put_json(f"comment_redactions/{int(comment_id)}", body).get("comment") or {}
+        if not is_redacted(answer):
+            raise PermanentError(f"zendesk: comment {comment_id} of ticket {ticket_id} still holds content after "
+                                 "redaction")
+        return {**done, "redacted": True, "attachments": len(files)}
+
     def _op_ensure_ticket_fields(self, payload: dict, key: str) -> dict:
         return self.directory.ensure(list(payload.get("fields") or []))
 
@@ -302,6 +359,20 @@ class ZendeskConnector:
     def read_comment_events(self, start_time: int) -> Iterator[CommentPage]:
         """Comments of many tickets per request since ``start_time`` (see ``streams.comment_events``)."""
         return comment_events(self.client, start_time)
+
+    def user_tickets(self, user_id, relation: str) -> list[dict]:
+        """The tickets a user ``requested``, is an email CC on (``ccd``) or follows (``followed``):
+        ``GET users/{id}/tickets/{relation}.json``, read from the tickets themselves (no search-index lag)."""
+        if relation not in USER_TICKETS:
+            raise PermanentError(f"zendesk: user tickets are {', '.join(USER_TICKETS)}, not {relation!r}")
+        return [t for page in self.client.pages(f"users/{int(user_id)}/tickets/{relation}.json", "tickets")
+                for t in page]
+
+    def search_tickets(self, query: str) -> list[dict]:
+        """Every ticket matching a Zendesk search query, through the search export (cursor pages, no 1,000-result
+        cap). Zendesk's search index trails writes by a few minutes."""
+        return [t for page in self.client.pages("search/export.json", "results",
+                                                {"query": query, "filter[type]": "ticket"}) for t in page]
 
     def merged_into(self, ticket_id) -> str | None:
         """The ticket a merged-away ticket went into: its merge audit's ``via`` (channel ``merge``,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 import requests
+from zenpy.lib.api_objects import Comment, Ticket
 
 from connectors.zendesk import Config
 from connectors.zendesk.connector import ZendeskConnector, marker
@@ -368,3 +371,96 @@ def test_refs_become_requester_and_organization_of_the_created_and_updated_ticke
     zd.execute_batch("update_ticket", [({"ticket_id": outcomes[0]["id"], "priority": "high",
                                          "refs": {"organisation": other["id"]}}, "up")])
     assert zd.get("ticket", outcomes[0]["id"])["organization_id"] == int(other["id"])
+
+
+# -- a person on someone else's ticket (data-subject requests) ---------------------------------------------------
+
+def on_someone_elses_ticket(zd) -> dict:
+    """Ann's ticket with Bo and Cy as email CCs, the agent following, and comments by Ann, Bo (with an attachment)
+    and the agent."""
+    zenpy = zd.client.zenpy
+    ids = {name: int(zd.execute("upsert_user", {"user": {"name": name.title(), "email": f"{name}@example.org"}},
+                                name)["id"]) for name in ("ann", "bo", "cy")}
+    ids["agent"] = zd.client.get_json("users/me.json")["user"]["id"]
+    body = new_ticket("P-1", requester_id=ids["ann"], email_ccs=[{"user_id": ids["bo"]}, {"user_id": ids["cy"]}],
+                      followers=[{"user_id": ids["agent"]}])
+    del body["ticket"]["requester"]
+    ticket = int(zd.execute("upsert_ticket", body, "t")["id"])
+    upload = zenpy.attachments.upload(io.BytesIO(b"my passport"), target_name="passport.jpg",
+                                      content_type="image/jpeg")
+    zenpy.tickets.update(Ticket(id=ticket, comment=Comment(body="I'm Ann's husband, call me on 07700 900123",
+                                                           author_id=ids["bo"], uploads=[upload.token])))
+    zd.execute("add_comment", {"ticket_id": ticket, "body": "We'll call Ann back."}, "agent-note")
+    comments = zd.read_comments(ticket)
+    return {**ids, "ticket": ticket, "bo_comment": next(c for c in comments if c["author_id"] == ids["bo"])}
+
+
+def test_user_tickets_and_ticket_search_find_a_person_on_tickets_they_did_not_request(zd):
+    found = on_someone_elses_ticket(zd)
+    assert [t["id"] for t in zd.user_tickets(found["bo"], "ccd")] == [found["ticket"]]
+    assert zd.user_tickets(found["bo"], "requested") == zd.user_tickets(found["bo"], "followed") == []
+    assert [t["id"] for t in zd.user_tickets(found["agent"], "followed")] == [found["ticket"]]
+    assert [t["id"] for t in zd.search_tickets(f"type:ticket commenter:{found['bo']}")] == [found["ticket"]]
+    assert zd.search_tickets(f"type:ticket commenter:{found['cy']}") == []
+    assert zd.participant_roles(zd.get("ticket", found["ticket"]), found["agent"]) == ["follower"]
+    with pytest.raises(PermanentError, match="not 'assigned'"):
+        zd.user_tickets(found["bo"], "assigned")
+
+
+def test_remove_participant_takes_only_that_person_off_and_a_retry_after_a_lost_answer_is_done(
+        zd, lose_first_answer):
+    found = on_someone_elses_ticket(zd)
+    payload = {"ticket_id": found["ticket"], "user_id": found["bo"]}
+    lost = lose_first_answer("PUT", f"/api/v2/tickets/{found['ticket']}.json")
+    with pytest.raises(RetryableError):
+        zd.execute("remove_participant", payload, "r")
+    assert lost == [200]
+    again = zd.execute("remove_participant", payload, "r")
+    assert again["removed"] == [] and again["id"] == str(found["ticket"])
+    ticket = zd.get("ticket", found["ticket"])
+    assert ticket["email_cc_ids"] == [found["cy"]] and ticket["follower_ids"] == [found["agent"]]
+    assert found["bo"] not in ticket["collaborator_ids"] and ticket["requester_id"] == found["ann"]
+    assert len(zd.read_comments(found["ticket"])) == 3  # nothing else changed
+
+
+def test_remove_participant_names_the_roles_and_refuses_a_closed_ticket(zd):
+    found = on_someone_elses_ticket(zd)
+    assert zd.execute("remove_participant", {"ticket_id": found["ticket"], "user_id": found["agent"]},
+                      "a")["removed"] == ["follower"]
+    zd.execute("update_ticket", {"ticket_id": found["ticket"], "status": "closed"}, "close")
+    with pytest.raises(PermanentError, match="is closed"):
+        zd.execute("remove_participant", {"ticket_id": found["ticket"], "user_id": found["bo"]}, "b")
+    assert found["bo"] in zd.get("ticket", found["ticket"])["email_cc_ids"]
+    with pytest.raises(PermanentError, match="numeric user_id"):
+        zd.execute("remove_participant", {"ticket_id": found["ticket"], "user_id": "bo@example.org"}, "c")
+
+
+def test_redact_comment_leaves_nothing_of_it_even_on_a_closed_ticket_and_is_idempotent(zd, lose_first_answer):
+    found = on_someone_elses_ticket(zd)
+    zd.execute("update_ticket", {"ticket_id": found["ticket"], "status": "closed"}, "close")
+    comment_id = found["bo_comment"]["id"]
+    payload = {"ticket_id": found["ticket"], "comment_id": comment_id}
+    lost = lose_first_answer("PUT", f"/api/v2/comment_redactions/{comment_id}")
+    with pytest.raises(RetryableError):
+        zd.execute("redact_comment", payload, "x")
+    assert lost == [200]
+    assert zd.execute("redact_comment", payload, "x") == {"id": str(found["ticket"]),
+                                                          "comment_id": str(comment_id), "redacted": False}
+    comments = {c["id"]: c for c in zd.read_comments(found["ticket"])}
+    gone = comments.pop(comment_id)
+    assert set(gone["body"]) == {"▇"} and "07700" not in gone["html_body"]
+    assert [(a["file_name"], a["size"]) for a in gone["attachments"]] == [("redacted.txt", 0)]
+    assert requests.get(found["bo_comment"]["attachments"][0]["content_url"], timeout=5).content == b""
+    assert gone["author_id"] == found["bo"]  # the comment stays, emptied
+    # everyone else's words are untouched
+    assert [c["body"].split("\n")[0] for c in comments.values()] == ["My card was declined.", "We'll call Ann back."]
+
+
+def test_redact_comment_reports_the_attachments_and_refuses_an_unknown_comment(zd):
+    found = on_someone_elses_ticket(zd)
+    result = zd.execute("redact_comment", {"ticket_id": found["ticket"], "comment_id": found["bo_comment"]["id"]},
+                        "x")
+    assert result["redacted"] is True and result["attachments"] == 1
+    with pytest.raises(PermanentError, match="has no comment 1") as missing:
+        zd.execute("redact_comment", {"ticket_id": found["ticket"], "comment_id": 1}, "y")
+    assert missing.value.status == 404
