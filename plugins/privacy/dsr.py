@@ -27,7 +27,7 @@ from hub.pipeline import EventContext
 from plugins.privacy import hubdata, hubtables
 from plugins.privacy.consents import config_of
 from plugins.privacy.models import DsrRequest
-from plugins.privacy.systems import ADAPTERS, ORDER, Subject
+from plugins.privacy.systems import ADAPTERS, ORDER, TICKETS_OF_OTHERS, Subject
 
 log = logging.getLogger(__name__)
 KINDS = ("export", "erase")
@@ -123,7 +123,8 @@ def _ids_in(result: dict) -> list[str]:
             if isinstance(item, list):
                 ids += [str(i) for i in item if isinstance(i, (str, int))]
     for kept in result.get("kept") or []:
-        ids += [str(i) for i in kept.get("ids") or []] if isinstance(kept, dict) else []
+        if isinstance(kept, dict) and kept.get("records") != TICKETS_OF_OTHERS:  # another customer's tickets
+            ids += [str(i) for i in kept.get("ids") or []]
     return ids
 
 

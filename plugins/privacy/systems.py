@@ -56,6 +56,28 @@ def _kept(records: str, keep: list[tuple], with_them: str = "") -> list[dict]:
 
 # -- Zendesk ------------------------------------------------------------------------------------------------------
 
+# Tickets another customer requested that the subject is on (CC, follower, commenter): the ticket is theirs, so an
+# erasure takes only the subject off it. Their ids are never the subject's (``dsr._ids_in`` skips them): the
+# hub's own rows about those tickets belong to the other customer.
+TICKETS_OF_OTHERS = "tickets_of_others"
+
+
+def _merge_cleaned(before: dict | None, now: dict) -> dict:
+    """One ticket's report entry from an interrupted run and from the run that finished the job."""
+    if before is None:
+        return now
+    merged = dict(before)
+    for name in ("involved_as", "removed_from", "comments_redacted"):
+        merged[name] = list(dict.fromkeys([*(before.get(name) or []), *(now.get(name) or [])]))
+    already = [c for c in now.get("comments_already_redacted") or [] if c not in merged["comments_redacted"]]
+    if already:
+        merged["comments_already_redacted"] = list(dict.fromkeys(
+            [*(before.get("comments_already_redacted") or []), *already]))
+    if now.get("not_removed"):
+        merged["not_removed"] = now["not_removed"]
+    return merged
+
+
 class ZendeskSubject:
     system = "zendesk"
 
@@ -82,21 +104,51 @@ class ZendeskSubject:
         return found
 
     def tickets(self, user_id) -> list[dict]:
-        return [t for page in self.client.pages(f"users/{int(user_id)}/tickets/requested.json", "tickets")
-                for t in page]
+        return self.connector.user_tickets(user_id, "requested")
+
+    def tickets_of_others(self, user: dict, requested: set) -> list[dict]:
+        """Tickets someone else requested that hold the user: as an email CC (``users/{id}/tickets/ccd``), a
+        follower (``…/followed``) or the author of a comment (search ``commenter:`` by user id and by e-mail).
+        Each as ``{"ticket", "roles": [email_cc|follower|collaborator], "comments": the user's own comments}``."""
+        user_id = int(user["id"])
+        found: dict[int, dict] = {}
+        for relation in ("ccd", "followed"):
+            for ticket in self.connector.user_tickets(user_id, relation):
+                found.setdefault(int(ticket["id"]), ticket)
+        for who in [str(user_id)] + ([user["email"]] if user.get("email") else []):
+            for ticket in self.connector.search_tickets(f"type:ticket commenter:{who}"):
+                found.setdefault(int(ticket["id"]), ticket)
+        out = []
+        for ticket_id, ticket in sorted(found.items()):
+            if ticket_id in requested or str(ticket.get("requester_id")) == str(user_id):
+                continue
+            own = [c for c in self.connector.read_comments(ticket_id) if str(c.get("author_id")) == str(user_id)]
+            roles = self.connector.participant_roles(ticket, user_id)
+            if roles or own:  # a search hit the index has not caught up on is neither
+                out.append({"ticket": ticket, "roles": roles, "comments": own})
+        return out
 
     def export(self, subject: Subject) -> dict:
+        """The subject's user, the tickets they requested with every comment, and the tickets of others they are
+        on: only what is theirs there (that they were CC'd or following, their own comments), not the other
+        customer's ticket, fields or comments."""
         users = self.users(subject.email, subject)
         data = []
         for user in users:
             tickets = self.tickets(user["id"])
             for ticket in tickets:
                 ticket["comments"] = self.connector.read_comments(ticket["id"])
-            data.append({"user": user, "tickets": tickets})
+            others = [{**{k: o["ticket"].get(k) for k in ("id", "subject", "status", "created_at", "updated_at")},
+                       "involved_as": o["roles"] + (["commenter"] if o["comments"] else []),
+                       "comments": o["comments"]}
+                      for o in self.tickets_of_others(user, {int(t["id"]) for t in tickets})]
+            data.append({"user": user, "tickets": tickets, "tickets_of_others": others})
         subject.ids[self.system] = [u["id"] for u in users]
         return {"found": bool(users), "data": data, "exported": {
             "users": len(users), "tickets": sum(len(d["tickets"]) for d in data),
-            "comments": sum(len(t["comments"]) for d in data for t in d["tickets"])}}
+            "comments": sum(len(t["comments"]) for d in data for t in d["tickets"]),
+            "tickets_of_others": sum(len(d["tickets_of_others"]) for d in data),
+            "own_comments_on_them": sum(len(o["comments"]) for d in data for o in d["tickets_of_others"])}}
 
     def _purge_tickets(self, ids: list, checkpoint) -> None:
         """Soft delete then purge; the ids are saved first so an interrupted run purges them when resumed."""
@@ -112,13 +164,40 @@ class ZendeskSubject:
             job = self._delete("deleted_tickets/destroy_many.json", {"ids": ",".join(str(t) for t in ids)})
             self.client.wait_job(job["job_status"]["id"])
 
+    def _clean(self, user_id: int, other: dict, key: str, record) -> None:
+        """The subject off a ticket of someone else: out of its CCs and followers, their own comments redacted.
+        The ticket, its requester and everyone else's comments stay. ``record`` gets what was done there after
+        each step, so an interrupted run's report still says it."""
+        ticket = other["ticket"]
+        ticket_id = int(ticket["id"])
+        done = {"ticket": str(ticket_id), "involved_as": other["roles"] + (["commenter"] if other["comments"] else []),
+                "removed_from": [], "comments_redacted": []}
+        if other["roles"] and ticket.get("status") == "closed":
+            done["not_removed"] = (f"closed ticket: Zendesk allows no change to it, so the subject stays listed as "
+                                   f"{' and '.join(other['roles'])} by user id (a permanently deleted user once the "
+                                   "user is erased)")
+        elif other["roles"]:
+            result = self.connector.execute("remove_participant", {"ticket_id": ticket_id, "user_id": user_id},
+                                            f"{key}:ticket:{ticket_id}:participant")
+            done["removed_from"] = result["removed"]
+        record(done)
+        for comment in other["comments"]:
+            result = self.connector.execute("redact_comment", {"ticket_id": ticket_id, "comment_id": comment["id"]},
+                                            f"{key}:comment:{comment['id']}")
+            done.setdefault("comments_redacted" if result["redacted"] else "comments_already_redacted",
+                            []).append(str(comment["id"]))
+            record(done)
+
     def erase(self, subject: Subject, rules: list[RetentionRule], key: str, progress: dict | None = None,
               checkpoint=lambda data: None) -> dict:
-        erased, kept = {"users": [], "tickets": []}, []
+        erased, kept = {"users": [], "tickets": [], TICKETS_OF_OTHERS: []}, []
         interrupted = [t for t in (progress or {}).get("purging_tickets") or []]
         if interrupted:
             self._finish_purge(interrupted)
             erased["tickets"] += [str(t) for t in interrupted]
+        # What an interrupted run already did on others' tickets stays in the report (a resumed run finds the
+        # subject no longer there, or the comments already redacted).
+        cleaned = {e["ticket"]: e for e in (progress or {}).get(TICKETS_OF_OTHERS) or []}
         users = self.users(subject.email, subject)
         for user in users:
             if user.get("role") not in (None, "end-user"):
@@ -132,9 +211,23 @@ class ZendeskSubject:
             self._purge_tickets([t for t, _ in drop], checkpoint)
             erased["tickets"] += [str(t) for t, _ in drop]
             kept += _kept("tickets", keep)
-            if keep:
+            keep_others = []
+            for other in self.tickets_of_others(user, {int(t) for t, _ in keep + drop}):
+                rule = retained_by(rules, self.system, "tickets", other["ticket"])
+                if rule:
+                    keep_others.append((other["ticket"]["id"], rule))
+                    continue
+                ticket_id = str(other["ticket"]["id"])
+
+                def record(done: dict, ticket_id=ticket_id, before=cleaned.get(ticket_id)) -> None:
+                    cleaned[ticket_id] = _merge_cleaned(before, done)
+                    checkpoint({TICKETS_OF_OTHERS: list(cleaned.values())})
+                self._clean(int(user["id"]), other, key, record)
+            kept += _kept(TICKETS_OF_OTHERS, keep_others, " (untouched: the subject's place on them as CC, "
+                                                           "follower or commenter and their comments kept with them)")
+            if keep or keep_others:
                 kept.append({"records": "users", "count": 1, "ids": [str(user["id"])],
-                             "reason": "requester of retained tickets (kept with them)"})
+                             "reason": "requester, CC, follower or commenter of retained tickets (kept with them)"})
                 continue
             self._delete(f"users/{int(user['id'])}.json")
             erased["users"].append(str(user["id"]))
@@ -150,7 +243,8 @@ class ZendeskSubject:
                 if exc.status != 404:
                     raise
         erased["users"] = list(dict.fromkeys(erased["users"]))
-        return {"found": bool(users) or bool(erased["users"]), "erased": erased, "kept": kept}
+        erased[TICKETS_OF_OTHERS] = sorted(cleaned.values(), key=lambda e: int(e["ticket"]))
+        return {"found": bool(users) or bool(erased["users"]) or bool(cleaned), "erased": erased, "kept": kept}
 
 
 # -- Salesforce ---------------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ retained records the report lists."""
 
 from __future__ import annotations
 
+import io
 import json
 from collections import defaultdict
 from pathlib import Path
@@ -11,8 +12,11 @@ from pathlib import Path
 import pytest
 import requests
 from click.testing import CliRunner
+from sqlalchemy import select
+from zenpy.lib.api_objects import Comment, Ticket
 
 from hub.cli import cli
+from hub.db import InboxEvent
 from hub.inbox import store_event
 from hub.sandbox.salesforce.seeding import CASE_SHARE
 from hub.sandbox.seed import build_dataset
@@ -371,3 +375,137 @@ def test_without_the_bank_the_help_desk_names_the_customer(make_hub, sandbox):
     assert report["systems"]["core_banking"] == {"status": "not_connected"}
     assert report["systems"]["zendesk"]["exported"]["users"] == 1
     assert report["systems"]["hub"]["exported"]["inbox"] == 1
+
+
+# -- the subject on tickets other customers requested --------------------------------------------------------------
+
+def zendesk_user(hub, email: str) -> int | None:
+    users = hub.connectors["zendesk"].client.get_json("users/search.json", {"query": f"email:{email}"})["users"]
+    return next((u["id"] for u in users if u["email"] == email), None)
+
+
+def on_anothers_ticket(hub, subject_email: str, other_email: str, tags=(), close=False) -> dict:
+    """A ticket the other customer requested, with the subject as an email CC who also commented (with an
+    attachment), between the other customer's and the agent's comments."""
+    zd = hub.connectors["zendesk"]
+    zenpy = zd.client.zenpy
+    subject, other = zendesk_user(hub, subject_email), zendesk_user(hub, other_email)
+    ticket = zenpy.tickets.create(Ticket(subject="Card stolen", requester_id=other, tags=list(tags),
+                                         comment=Comment(body="My card was stolen last night", author_id=other),
+                                         email_ccs=[{"user_id": subject}])).ticket.id
+    upload = zenpy.attachments.upload(io.BytesIO(b"%PDF police report"), target_name="report.pdf",
+                                      content_type="application/pdf")
+    zenpy.tickets.update(Ticket(id=ticket, comment=Comment(
+        body="I'm her partner, reach me on 07700 900123", author_id=subject, uploads=[upload.token])))
+    zenpy.tickets.update(Ticket(id=ticket, comment=Comment(body="Card blocked, a new one is on its way")))
+    if close:
+        zd.execute("update_ticket", {"ticket_id": ticket, "status": "closed"}, f"close-{ticket}")
+    comments = zd.read_comments(ticket)
+    return {"id": ticket, "subject_user": subject, "other_user": other,
+            "subject_comment": next(c["id"] for c in comments if c["author_id"] == subject),
+            "others": {c["id"]: c["body"] for c in comments if c["author_id"] != subject}}
+
+
+def test_on_another_customers_ticket_the_subject_is_exported_then_taken_off_and_redacted(hub, sandbox, tmp_path):
+    plain = subjects(sandbox)[0]
+    person, other = plain[3], plain[4]
+    zd = hub.connectors["zendesk"]
+    open_one = on_anothers_ticket(hub, person.email, other.email)
+    closed = on_anothers_ticket(hub, person.email, other.email, close=True)
+
+    report = json.loads(run_dsr(hub, "export", person.email, tmp_path / "export.json"))
+    exported = report["systems"]["zendesk"]["exported"]
+    assert (exported["tickets_of_others"], exported["own_comments_on_them"]) == (2, 2)
+    [mine] = json.loads((tmp_path / "export.json").read_text())["data"]["zendesk"]
+    theirs = {t["id"]: t for t in mine["tickets_of_others"]}
+    assert set(theirs) == {open_one["id"], closed["id"]} and not set(theirs) & {t["id"] for t in mine["tickets"]}
+    entry = theirs[open_one["id"]]
+    assert entry["involved_as"] == ["email_cc", "commenter"] and entry["subject"] == "Card stolen"
+    assert [c["id"] for c in entry["comments"]] == [open_one["subject_comment"]]
+    assert "07700 900123" in entry["comments"][0]["body"]
+    # Only what is the subject's: not the other customer's or the agent's words.
+    assert not any(body in json.dumps(theirs) for body in open_one["others"].values())
+
+    report = json.loads(run_dsr(hub, "erase", person.email, None))
+    assert report["status"] == "completed"
+    erased = report["systems"]["zendesk"]["erased"]
+    done = {e["ticket"]: e for e in erased["tickets_of_others"]}
+    assert done[str(open_one["id"])] == {"ticket": str(open_one["id"]), "involved_as": ["email_cc", "commenter"],
+                                         "removed_from": ["email_cc"],
+                                         "comments_redacted": [str(open_one["subject_comment"])]}
+    on_closed = done[str(closed["id"])]
+    assert on_closed["removed_from"] == [] and "closed ticket" in on_closed["not_removed"]
+    assert on_closed["comments_redacted"] == [str(closed["subject_comment"])]
+    assert not {str(open_one["id"]), str(closed["id"])} & set(erased["tickets"])
+    for made in (open_one, closed):
+        ticket = zd.get("ticket", made["id"])  # still there, still the other customer's
+        assert ticket is not None and ticket["requester_id"] == made["other_user"]
+        comments = {c["id"]: c for c in zd.read_comments(made["id"])}
+        gone = comments.pop(made["subject_comment"])
+        assert set(gone["plain_body"]) == {"▇"} and "07700" not in json.dumps(gone)
+        assert [(a["file_name"], a["size"]) for a in gone["attachments"]] == [("redacted.txt", 0)]
+        assert {i: c["body"] for i, c in comments.items()} == made["others"]
+    assert open_one["subject_user"] not in zd.get("ticket", open_one["id"])["collaborator_ids"]
+    # Zendesk takes no change on a closed ticket: the CC stays, naming a user who no longer exists.
+    assert zd.get("ticket", closed["id"])["email_cc_ids"] == [closed["subject_user"]]
+    assert zendesk_user(hub, person.email) is None and zendesk_user(hub, other.email) == open_one["other_user"]
+
+
+def test_a_retained_ticket_of_another_customer_stays_untouched_and_is_listed_as_kept(hub, sandbox):
+    plain = subjects(sandbox)[0]
+    person, other = plain[5], plain[6]
+    zd = hub.connectors["zendesk"]
+    fraud = on_anothers_ticket(hub, person.email, other.email, tags=[FRAUD])
+    ticket_before, comments_before = zd.get("ticket", fraud["id"]), zd.read_comments(fraud["id"])
+    with hub.db.session() as session:  # the hub's own record about the other customer's ticket
+        store_event(session, "zendesk", "evt-theirs", "ticket.updated",
+                    {"ticket": {"id": str(fraud["id"]), "requester": other.email}})
+
+    report = json.loads(run_dsr(hub, "erase", person.email, None))
+    assert report["status"] == "completed"
+    kept = report["systems"]["zendesk"]["kept"]
+    theirs = next(k for k in kept if k["records"] == "tickets_of_others")
+    assert theirs["ids"] == [str(fraud["id"])] and "fraud" in theirs["reason"]
+    users = next(k for k in kept if k["records"] == "users")
+    assert users["ids"] == [str(fraud["subject_user"])] and "retained" in users["reason"]
+    assert report["systems"]["zendesk"]["erased"]["tickets_of_others"] == []
+    assert zd.get("ticket", fraud["id"]) == ticket_before and zd.read_comments(fraud["id"]) == comments_before
+    with hub.db.session() as session:  # the other customer's rows in the hub are theirs, not the subject's
+        payload = session.execute(select(InboxEvent.payload).where(InboxEvent.event_id == "evt-theirs")).scalar_one()
+    assert json.loads(payload).get("ticket") == {"id": str(fraud["id"]), "requester": other.email}
+    # The subject's own tickets are gone all the same; their user stays only with the retained case.
+    after = presence(hub, person.email, person.id)
+    assert after["zendesk_tickets"] == [] and after["zendesk_users"] == 1
+
+
+def test_an_erasure_interrupted_on_another_customers_ticket_reports_everything_it_did_once_resumed(
+        hub, sandbox, monkeypatch):
+    from connectors.zendesk.connector import ZendeskConnector
+    from hub.errors import RetryableError
+    plain = subjects(sandbox)[0]
+    person, other = plain[7], plain[8]
+    first, second = (on_anothers_ticket(hub, person.email, other.email) for _ in range(2))
+    real = ZendeskConnector._op_redact_comment
+
+    def lost_on_the_second(connector, payload, key):
+        if int(payload["ticket_id"]) == second["id"]:
+            raise RetryableError("zendesk answered 503")
+        return real(connector, payload, key)
+    monkeypatch.setattr(ZendeskConnector, "_op_redact_comment", lost_on_the_second)
+    with pytest.raises(DsrIncomplete) as failure:
+        run_dsr(hub, "erase", person.email, None)
+    assert json.loads(failure.value.report)["systems"]["zendesk"]["status"] == "failed"
+    # The second ticket's CC is already gone; its comment is not redacted yet.
+    assert second["subject_user"] not in hub.connectors["zendesk"].get("ticket", second["id"])["collaborator_ids"]
+
+    monkeypatch.setattr(ZendeskConnector, "_op_redact_comment", real)
+    report = json.loads(run_dsr(hub, "erase", person.email, None))
+    assert report["status"] == "completed"
+    done = {e["ticket"]: e for e in report["systems"]["zendesk"]["erased"]["tickets_of_others"]}
+    for made in (first, second):
+        assert done[str(made["id"])] == {"ticket": str(made["id"]), "involved_as": ["email_cc", "commenter"],
+                                         "removed_from": ["email_cc"],
+                                         "comments_redacted": [str(made["subject_comment"])]}
+        gone = next(c for c in hub.connectors["zendesk"].read_comments(made["id"])
+                    if c["id"] == made["subject_comment"])
+        assert set(gone["plain_body"]) == {"▇"}
