@@ -138,7 +138,10 @@ def on_action_done(action, result, ctx):
 
     :param action: the ``hub.pipeline.Action`` (``system``, ``operation``, ``payload``, ``key``).
     :param result: the dict the connector returned (e.g. the remote id).
-    :param ctx: an ``hub.pipeline.EventContext`` whose changes commit with marking the action done.
+    :param ctx: an ``hub.pipeline.EventContext`` whose changes commit with marking the action done. Results of
+        one claim are recorded together: ``ctx.batch`` lists ``(action, result)`` of every one of them, so a hook
+        can read what it needs for all at once (None when an action is recorded on its own, e.g. after a hook
+        raised and the batch's bookkeeping was redone action by action).
     The return value is ignored. Must not do network I/O.
     """
 
