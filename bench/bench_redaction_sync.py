@@ -108,11 +108,39 @@ def _progress(outcome, seconds: float) -> None:
           f"synced, leaks {len(outcome.leaks)}, mistaken masks {sum(outcome.masked.values())}", file=sys.stderr)
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(prog="python -m bench.bench_redaction_sync")
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--tickets", type=int)
-    parser.add_argument("--batch", type=int)
-    args = parser.parse_args()
-    for row in run(args.quick, args.tickets, args.batch, _progress):
+def main(argv: list[str] | None = None) -> int:
+    """Runs alone: prints the table and writes ``bench/results/<UTC time>-redaction-sync-<tickets>.json``."""
+    import platform
+    import shlex
+    from datetime import datetime, timezone
+
+    from bench.__main__ import RESULTS, format_table
+    parser = argparse.ArgumentParser(prog="python -m bench.bench_redaction_sync",
+                                     description="Card numbers never reach a CRM: generated tickets synced through "
+                                                 "the sandbox, every CRM record scanned.")
+    parser.add_argument("--quick", action="store_true", help="2,000 tickets in batches of 500")
+    parser.add_argument("--tickets", type=int, help="tickets in all (default 100,000; quick 2,000)")
+    parser.add_argument("--batch", type=int, help="tickets filed and synced per batch (default 1,000)")
+    args = parser.parse_args(argv)
+    started = datetime.now(timezone.utc)
+    rows = run(args.quick, args.tickets, args.batch, _progress)
+    print(format_table(rows))
+    for row in rows:
         print(json.dumps(row, ensure_ascii=False))
+    RESULTS.mkdir(exist_ok=True)
+    stamp = started.strftime("%Y%m%dT%H%M%SZ")
+    tickets = args.tickets or (2000 if args.quick else 100_000)
+    path = RESULTS / f"{stamp}-redaction-sync-{tickets}.json"
+    document = {"time": stamp, "finished": datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ"),
+                "quick": args.quick, "python": platform.python_version(), "machine": platform.machine(),
+                "command": "python -m bench.bench_redaction_sync " + shlex.join(argv if argv is not None
+                                                                                 else sys.argv[1:]),
+                "rows": rows}
+    path.write_text(json.dumps(document, indent=2, default=str))
+    print(f"wrote {path}", file=sys.stderr)
+    leaks = sum(row["value"] for row in rows if row["metric"].startswith("card numbers found"))
+    return 1 if leaks else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
