@@ -16,13 +16,22 @@ PURGE_SECONDS = 3600
 
 @hookimpl
 def on_startup(hub):
-    """Open the key store and document directory (a missing or exposed KEK fails here, not on first upload)."""
+    """Open the key store and document directory (a missing or exposed KEK fails here, not on first upload); say
+    whether clamd answers and what uploads meet if it does not."""
+    import logging
+
     from hub.errors import ConfigError
+    from plugins.documents.antivirus import UploadScan
     from plugins.documents.service import config_of, store_for
 
     store_for(hub)
-    if config_of(hub).kyc_forwarding.enabled and "core_banking" not in hub.connectors:
+    config = config_of(hub)
+    if config.kyc_forwarding.enabled and "core_banking" not in hub.connectors:
         raise ConfigError("plugins.documents.kyc_forwarding: enabled, but the core_banking connector is not")
+    if config.antivirus:
+        reachable, line = UploadScan(config.antivirus.scanner(), config.antivirus.required).status()
+        log = logging.getLogger("plugins.documents")
+        (log.info if reachable else log.warning)(line)
 
 
 @hookimpl

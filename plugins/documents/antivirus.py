@@ -102,7 +102,7 @@ class Scanner:
         raise ScannerUnavailable(f"clamd at {self.address} gave no verdict: {reply[:200] or '(no answer)'}")
 
     def ping(self) -> bool:
-        """True when clamd answers ``PONG`` (used by the documents readiness line)."""
+        """True when clamd answers ``PONG`` (used by the start-up line, ``UploadScan.status``)."""
         try:
             sock = self._connect()
         except ScannerUnavailable:
@@ -143,3 +143,14 @@ class UploadScan:
         if signature:
             raise Infected(signature)
         return "clean"
+
+    def status(self, probe_seconds: float = 3.0) -> tuple[bool, str]:
+        """(clamd answers, one line saying what uploads meet now) — logged at start-up so an admin sees it."""
+        where = f"antivirus: clamd at {self.scanner.address}"
+        if Scanner(self.scanner.address, min(self.scanner.timeout, probe_seconds)).ping():
+            return True, f"{where} answers: every upload is scanned before it is stored"
+        if self.required:
+            return False, (f"{where} is not reachable → uploads are refused (503, nothing stored) until it answers "
+                           "(required: true)")
+        return False, (f"{where} is not reachable → uploads are stored unscanned until it answers, each audited "
+                       "with scan \"unscanned: …\" (required: false)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import weakref
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -48,7 +48,9 @@ class KycForwarding(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = False
-    document_type: str = Field(default="identity_document", min_length=1, max_length=64)
+    # The bank's KYC document types (POST /bank/v1/customers/{id}/kyc-documents refuses any other with 422).
+    document_type: Literal["passport", "national_id", "driving_licence", "proof_of_address", "selfie", "other"] = \
+        "other"
 
 
 class Config(BaseModel):

@@ -139,3 +139,50 @@ def test_forwarding_without_the_bank_connector_is_named_at_start_up(make_hub, ca
     assert "kyc_forwarding: enabled, but the core_banking connector is not" in caplog.text
     with pytest.raises(Exception, match="needs the core_banking connector"):
         hub.connectors["documents"].execute("forward_kyc", {"doc_id": "0" * 32, "customer_id": "C"}, "k")
+
+
+def test_config_check_refuses_a_document_type_the_bank_does_not_take(tmp_path):
+    from hub.configcheck import check
+    (tmp_path / "hub.yaml").write_text("plugins:\n  documents:\n    kyc_forwarding:\n      enabled: true\n"
+                                       "      document_type: identity_document\n")
+    found = "\n".join(str(p) for p in check(tmp_path))
+    assert "plugins.documents.kyc_forwarding.document_type" in found and "'passport'" in found
+
+
+def test_the_demo_forwards_to_kyc_and_without_clamd_stores_unscanned_saying_so(tmp_path, caplog):
+    """config/demo as `deskbridge demo` runs it: config check passes; with nothing at the clamd address the hub
+    starts, says uploads are stored unscanned, stores one unscanned and forwards it to the sandbox's KYC intake."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.support.demo_hub import DEMO_CONFIG, ZD_AUTH, start_demo_hub
+
+    repo = Path(__file__).resolve().parents[2]
+    checked = subprocess.run([sys.executable, "-m", "hub.cli", "config", "check", str(DEMO_CONFIG)], cwd=repo,
+                             capture_output=True, text=True, timeout=120)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    caplog.set_level("INFO", logger="plugins.documents")
+    # Not the demo's tcp://127.0.0.1:3310, which a developer's own clamd may answer: a socket nobody serves.
+    nowhere = f"unix://{tmp_path}/no-clamd.sock"
+    demo = start_demo_hub(tmp_path / "data", plugins={"documents": {"antivirus": {"clamd": nowhere}}})
+    try:
+        config = demo.hub.plugin_config("documents")
+        assert config.kyc_forwarding.enabled and config.antivirus.required is False  # as config/demo sets them
+        (said,) = [r.getMessage() for r in caplog.records
+                   if r.name == "plugins.documents" and r.getMessage().startswith("antivirus:")]
+        assert said.startswith(f"antivirus: clamd at {nowhere} is not reachable → uploads are stored unscanned")
+        ticket = requests.get(f"{demo.sandbox.url}/api/v2/tickets.json", auth=ZD_AUTH,
+                              timeout=TIMEOUT).json()["tickets"][0]
+        token = upload_token(demo.hub, "zendesk", str(ticket["id"]), CUSTOMER)
+        sent = requests.post(f"{demo.url}/s/upload/{token}", timeout=TIMEOUT,
+                             files={"document": ("passport.pdf", make_pdf(), "application/pdf")})
+        assert sent.status_code == 200, sent.text
+        (doc_id,) = store_for(demo.hub).doc_ids()
+        assert store_for(demo.hub).info(doc_id).scan.startswith(f"unscanned: clamd at {nowhere}")
+        demo.settle()
+        assert [a["status"] for a in demo.outbox_actions("documents", "forward_kyc")] == ["done"], demo.dead()
+        (forwarded,) = [d for d in bank_documents(demo.sandbox, CUSTOMER) if d.get("filename") == "passport.pdf"]
+        assert forwarded["sha256"] == hashlib.sha256(make_pdf()).hexdigest()
+    finally:
+        demo.stop()

@@ -150,6 +150,24 @@ def test_scanner_down_and_optional_stores_unscanned_and_says_so(make_hub, tmp_pa
     assert uploads_audited(hub)[-1][2]["scan"].startswith("unscanned")
 
 
+@pytest.mark.parametrize("required, meets", [
+    (False, "is not reachable → uploads are stored unscanned until it answers"),
+    (True, "is not reachable → uploads are refused (503, nothing stored) until it answers")])
+def test_start_up_says_what_uploads_meet_when_clamd_is_not_reachable(make_hub, tmp_path, caplog, required, meets):
+    caplog.set_level("INFO", logger="plugins.documents")
+    address = f"unix://{tmp_path}/nothing-here.sock"
+    hub_with(make_hub, {"clamd": address, "required": required})
+    (line,) = [r for r in caplog.records if r.name == "plugins.documents" and "antivirus" in r.getMessage()]
+    assert line.levelname == "WARNING" and line.getMessage().startswith(f"antivirus: clamd at {address} {meets}")
+
+
+def test_start_up_says_uploads_are_scanned_when_clamd_answers(make_hub, clamd, caplog):
+    caplog.set_level("INFO", logger="plugins.documents")
+    hub_with(make_hub, {"clamd": clamd, "required": False})
+    (line,) = [r for r in caplog.records if r.name == "plugins.documents" and "antivirus" in r.getMessage()]
+    assert line.levelname == "INFO" and "answers: every upload is scanned before it is stored" in line.getMessage()
+
+
 def test_clamd_stopped_mid_life_fails_closed(make_hub, tmp_path):
     with running_clamd(tmp_path / "brief") as address:
         hub, client = hub_with(make_hub, {"clamd": address})
