@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover
 OBJ = "/crm/v4/objects/<objtype:from_type>/<from_id>/associations"
 PAIR = "/crm/v4/associations/<objtype:from_type>/<objtype:to_type>"
 LIST_MAX = 500
+BATCH_READ_PAGE = 500  # associations per input of a batch read; HubSpot pages each input on its own (``after``)
 
 
 def _int_id(value: str):
@@ -125,16 +126,25 @@ def register(bp: flask.Blueprint, emu: "HubSpotEmulator") -> None:
             results, errors = [], []
             for item in items:
                 from_id = str((item or {}).get("id", ""))
+                after = str((item or {}).get("after") or "")
+                if after and not after.isdigit():
+                    raise validation(f"Invalid after token: {after}")
                 found = store.links.targets(a, from_id, b) if store.lookup(a, from_id) else []
+                found = [(t, ids) for t, ids in found if not after or int(t) >= int(after)]
                 if not found:
                     errors.append(HubSpotError(
                         404, "OBJECT_NOT_FOUND", f"No {b} is associated with {store.types[a].singular} {from_id}.",
                         sub_category="crm.associations.NO_ASSOCIATIONS_FOUND",
                         context={"fromObjectId": [from_id]}).as_batch_error())
                     continue
-                results.append({"from": {"id": from_id},
-                                "to": [{"toObjectId": _int_id(t), "associationTypes": [store.links.describe(i) for i in ids]}
-                                       for t, ids in found]})
+                result = {"from": {"id": from_id},
+                          "to": [{"toObjectId": _int_id(t), "associationTypes": [store.links.describe(i) for i in ids]}
+                                 for t, ids in found[:BATCH_READ_PAGE]]}
+                if len(found) > BATCH_READ_PAGE:  # present only when there are more; ``link`` is deprecated
+                    following = found[BATCH_READ_PAGE][0]
+                    result["paging"] = {"next": {"after": following, "link": (
+                        f"{flask.request.host_url}crm/v4/objects/{a}/{from_id}/associations/{b}?after={following}")}}
+                results.append(result)
         return batch_answer(results, errors, started, 200)
 
     def batch_archive(from_type, to_type):

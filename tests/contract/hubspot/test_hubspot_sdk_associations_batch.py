@@ -110,3 +110,28 @@ def test_batch_create_with_a_taken_unique_value_or_a_gone_target_creates_nothing
     assert caught.value.status == 400
     names = {t.properties.get("deskbridge_id") for t in hs.crm.tickets.get_all(properties=["deskbridge_id"])}
     assert names == {"T-c"}
+
+
+def test_batch_read_pages_each_input_on_its_own_with_after(hs):
+    """More associations than one page: that input's result carries ``paging.next.after``; sent back with its id,
+    the next page follows. An input with few associations has no paging."""
+    busy = _create(hs, "tickets", {"subject": "busy", "hs_pipeline": "0", "hs_pipeline_stage": "1"})
+    quiet = _create(hs, "tickets", {"subject": "quiet", "hs_pipeline": "0", "hs_pipeline_stage": "1"})
+
+    def note(ticket: str, n: int) -> dict:
+        return {"properties": {"hs_note_body": f"note {n}", "hs_timestamp": "2026-11-28T10:00:00.000Z"},
+                "associations": [{"to": {"id": ticket}, "types": [
+                    {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 228}]}]}
+    created = []
+    for start in range(0, 501, 100):
+        inputs = [note(busy, n) for n in range(start, min(start + 100, 501))]
+        created += [r.id for r in hs.crm.objects.batch_api.create("notes", {"inputs": inputs}).results]
+    hs.crm.objects.batch_api.create("notes", {"inputs": [note(quiet, 0)]})
+    first = hs.crm.associations.v4.batch_api.get_page("tickets", "notes", {"inputs": [{"id": busy}, {"id": quiet}]})
+    pages = {r._from.id: r for r in first.results}
+    assert len(pages[busy].to) == 500 and pages[quiet].paging is None and len(pages[quiet].to) == 1
+    after = pages[busy].paging.next.after
+    second = hs.crm.associations.v4.batch_api.get_page("tickets", "notes", {"inputs": [{"id": busy, "after": after}]})
+    [rest] = second.results
+    assert rest.paging is None
+    assert sorted(str(t.to_object_id) for t in pages[busy].to + rest.to) == sorted(created)
