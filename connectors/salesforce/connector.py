@@ -4,11 +4,16 @@ Upserts go by external id (``Case.Deskbridge_Id__c``, ``Contact.Bank_Customer_Id
 ``Account.Deskbridge_Id__c``), so a retry after a lost answer updates the record it already created. A batch is
 one ``composite`` call: the collection write plus a query for the written records' ``SystemModstamp`` (echo
 suppression needs it), so n records cost ⌈n/200⌉ calls.
+
+Case comments have no external id: each ends with its action's ``[db:…]`` marker. 200 of them cost two calls:
+one ``composite`` read (the Case ids of parents named by external id, and every comment of those parents, where
+a marker already there is a comment created before an answer was lost), then one sObject Collections create.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator
 from urllib.parse import quote_plus
 
@@ -31,6 +36,8 @@ ASSOCIATIONS = {"ticket": ("Case", {"customer": "ContactId", "organisation": "Ac
 # operations whose payload may carry ``refs`` {role: Id} (the references ride in the record itself)
 UPSERT_OBJECTS = {"upsert_case": "ticket", "upsert_contact": "customer"}
 SKIPPED_TYPES = {"base64", "address", "location"}  # not selectable as plain columns in a SOQL field list
+ID_RE = re.compile(r"^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$")  # a malformed id in a filter fails the whole query
+GONE_PARENT = {"ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY"}  # a comment's ParentId names no live Case
 
 
 def marker(idempotency_key: str) -> str:
@@ -58,7 +65,7 @@ class SalesforceConnector:
     change_streams = ("ticket", "customer", "organisation", "comment")
     batch_operations = {"upsert_case": COLLECTION_MAX, "upsert_contact": COLLECTION_MAX,
                         "upsert_account": COLLECTION_MAX, "update_case": COLLECTION_MAX,
-                        "associate": COLLECTION_MAX}
+                        "associate": COLLECTION_MAX, "add_case_comment": COLLECTION_MAX}
     # Case.ContactId/AccountId and Contact.AccountId are fields of the record: any create or update takes them.
     carries_refs = {"upsert_case": "any", "update_case": "any", "upsert_contact": "any"}
 
@@ -72,18 +79,19 @@ class SalesforceConnector:
     def execute(self, operation: str, payload: dict, idempotency_key: str) -> dict:
         if operation in self.batch_operations:
             return single(self.execute_batch, operation, payload, idempotency_key)
-        if operation == "add_case_comment":
-            return self.add_case_comment(payload, idempotency_key)
         if operation == "delete_case":
             return self.delete_case(payload)
         raise PermanentError(f"{SYSTEM}: unknown operation {operation!r}")
 
     def execute_batch(self, operation: str, items: list[tuple[dict, str]]) -> list[dict | Exception]:
-        """One outcome per item, in order; ⌈n/200⌉ composite calls (plus one id lookup for ``update_case``)."""
+        """One outcome per item, in order; ⌈n/200⌉ composite calls (plus one id lookup for ``update_case``, and
+        one read for ``add_case_comment``)."""
         if operation not in self.batch_operations:
             return [outcome_of(self.execute, operation, payload, key) for payload, key in items]
 
         def send(chunk: list[tuple[dict, str]]) -> list[dict | Exception]:
+            if operation == "add_case_comment":
+                return self._add_comments(chunk)
             payloads = [payload for payload, _ in chunk]
             if operation == "associate":
                 return self._associate(payloads)
@@ -229,19 +237,101 @@ class SalesforceConnector:
             raise PermanentError(f"{SYSTEM}: no Case with Deskbridge_Id__c {external_id!r}", status=404)
         return next(iter(found.values()))
 
-    def add_case_comment(self, payload: dict, idempotency_key: str) -> dict:
-        """A CaseComment ending with the key's marker; an existing comment with that marker is returned as is."""
-        case_id = self._case_id(payload)
-        tag = marker(idempotency_key)
-        soql = (f"SELECT Id, CommentBody, SystemModstamp FROM CaseComment WHERE ParentId = {quote(case_id)} "
-                "ORDER BY CreatedDate DESC")
-        for comment in self.client.call(lambda sf: sf.query_all(soql)).get("records") or []:
-            if tag in (comment.get("CommentBody") or ""):
-                return {"id": comment["Id"], "updated_at": comment.get("SystemModstamp"), "created": False}
-        body = f"{payload.get('body') or ''}\n\n{tag}"
-        created = self.client.call(lambda sf: sf.CaseComment.create(
-            {"ParentId": case_id, "CommentBody": body, "IsPublished": bool(payload.get("public", False))}))
-        return {"id": created["id"], "updated_at": None, "created": True, "case_id": case_id}
+    def _add_comments(self, chunk: list[tuple[dict, str]]) -> list[dict | Exception]:
+        """CaseComments ending with their key's marker, in two calls for up to 200: one ``composite`` read (the live
+        parent Cases, by Id or ``Deskbridge_Id__c``, and their comments), one collection create of those not there
+        yet. A comment already carrying its marker (created before an answer was lost) is returned with
+        ``created`` False; a comment whose Case is gone or unknown fails alone, 404."""
+        outcomes: list[dict | Exception | None] = [None] * len(chunk)
+        known = {str(p["case_id"]) for p, _ in chunk if p.get("case_id") and ID_RE.match(str(p["case_id"]))}
+        external = sorted({str(p["external_id"]) for p, _ in chunk if not p.get("case_id") and p.get("external_id")})
+        live, by_external, comments = self._comment_parents(sorted(known), external)
+        wanted: dict[str, list[int]] = {}  # marker -> positions (one comment per marker)
+        records: dict[str, dict] = {}
+        for index, (payload, key) in enumerate(chunk):
+            case_id = payload.get("case_id")
+            if case_id and str(case_id)[:15] not in live:
+                outcomes[index] = PermanentError(f"{SYSTEM}: no live Case {case_id!r} for the comment", status=404)
+                continue
+            case_id = str(case_id) if case_id else by_external.get(str(payload.get("external_id") or "").lower())
+            if not case_id:
+                outcomes[index] = PermanentError(
+                    f"{SYSTEM}: no Case with Deskbridge_Id__c {payload.get('external_id')!r} for the comment",
+                    status=404)
+                continue
+            tag = marker(key)
+            found = next((c for c in comments.get(case_id[:15], []) if tag in (c.get("CommentBody") or "")), None)
+            if found is not None:
+                outcomes[index] = {"id": found["Id"], "updated_at": found.get("SystemModstamp"), "created": False,
+                                   "case_id": found.get("ParentId") or case_id}
+                continue
+            wanted.setdefault(tag, []).append(index)
+            records.setdefault(tag, {"attributes": {"type": "CaseComment"}, "ParentId": case_id,
+                                     "CommentBody": f"{payload.get('body') or ''}\n\n{tag}",
+                                     "IsPublished": bool(payload.get("public", False))})
+        if records:
+            results = self.client.rest("composite/sobjects", method="POST",
+                                       json={"allOrNone": False, "records": list(records.values())})
+            if not isinstance(results, list) or len(results) != len(records):
+                raise RetryableError(f"{SYSTEM}: the comment collection answered {len(results or [])} results for "
+                                     f"{len(records)} records")
+            for (tag, record), result in zip(records.items(), results):
+                outcome = self._comment_outcome(record, result)
+                for index in wanted[tag]:
+                    outcomes[index] = outcome
+        return outcomes  # type: ignore[return-value]
+
+    def _comment_parents(self, case_ids: list[str], external_ids: list[str]
+                         ) -> tuple[set[str], dict[str, str], dict[str, list[dict]]]:
+        """``(live Case ids (15 chars), {external id (lowercase): Case Id}, {Case Id (15 chars): its comments})``
+        in one composite call (more only past 2,000 comments): the live Cases named by id or external id, and
+        the comments of all of them."""
+        if not case_ids and not external_ids:
+            return set(), {}, {}
+        api = API.format(version=self.config.api_version)
+        by_id = [f"Id IN ({', '.join(quote(i) for i in case_ids)})"] if case_ids else []
+        values = ", ".join(quote(v) for v in external_ids)
+        by_external = [f"Deskbridge_Id__c IN ({values})"] if external_ids else []
+        parents = [f"ParentId IN ({', '.join(quote(i) for i in case_ids)})"] if case_ids else []
+        parents += [f"Parent.Deskbridge_Id__c IN ({values})"] if external_ids else []
+        queries = {"cases": "SELECT Id, Deskbridge_Id__c FROM Case WHERE " + " OR ".join(by_id + by_external),
+                   "comments": "SELECT Id, ParentId, CommentBody, SystemModstamp FROM CaseComment WHERE "
+                               + " OR ".join(parents)}
+        subrequests = [{"method": "GET", "referenceId": reference, "url": f"{api}/query/?q=" + quote_plus(soql)}
+                       for reference, soql in queries.items()]
+        body = self.client.rest("composite/", method="POST",
+                                json={"allOrNone": False, "compositeRequest": subrequests}) or {}
+        answers = {a.get("referenceId"): a for a in body.get("compositeResponse") or []}
+        read: dict[str, list[dict]] = {}
+        for reference in queries:
+            answer = answers.get(reference) or {}
+            status = int(answer.get("httpStatusCode") or 500)
+            if status >= 300 or not isinstance(answer.get("body"), dict):
+                code, message = error_message(answer.get("body"))
+                raise (PermanentError if 400 <= status < 500 else RetryableError)(
+                    f"{SYSTEM} answered {status} to the comment read: {code}: {message}")
+            page = answer["body"]
+            records = list(page.get("records") or [])
+            while not page.get("done", True) and page.get("nextRecordsUrl"):
+                page = self.client.call(lambda sf: sf.query_more(page["nextRecordsUrl"], identifier_is_url=True))
+                records += page.get("records") or []
+            read[reference] = records
+        live = {str(r["Id"])[:15] for r in read["cases"]}
+        found = {str(r["Deskbridge_Id__c"]).lower(): r["Id"] for r in read["cases"] if r.get("Deskbridge_Id__c")}
+        comments: dict[str, list[dict]] = {}
+        for comment in read["comments"]:
+            comments.setdefault(str(comment.get("ParentId"))[:15], []).append(comment)
+        return live, found, comments
+
+    @staticmethod
+    def _comment_outcome(record: dict, result: dict) -> dict | Exception:
+        if result.get("success"):
+            return {"id": result["id"], "updated_at": None, "created": True, "case_id": record["ParentId"]}
+        code, _ = error_message(result.get("errors"))
+        error = _record_error(result)
+        if code in GONE_PARENT:
+            return PermanentError(f"{SYSTEM}: no live Case {record['ParentId']} for the comment ({error})", status=404)
+        return error
 
     def delete_case(self, payload: dict) -> dict:
         """Deletes the Case; one already deleted (or never there) counts as done."""

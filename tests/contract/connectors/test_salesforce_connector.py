@@ -39,6 +39,11 @@ def composite_calls(sandbox) -> int:
     return routes(sandbox).get("POST /services/data/v<version>/composite/", 0)
 
 
+def calls(sandbox) -> int:
+    """Every HTTP request the org has answered so far."""
+    return sum(routes(sandbox).values())
+
+
 def count(sf, soql: str) -> int:
     return sf.client.call(lambda api: api.query(soql))["totalSize"]
 
@@ -127,6 +132,52 @@ def test_batch_of_450_cases_is_three_calls_with_per_item_outcomes(sandbox, sf):
     assert [o["id"] for o in repeated] == [outcomes[0]["id"], outcomes[0]["id"], outcomes[1]["id"]]
 
 
+def test_450_comments_are_six_calls_and_a_missing_case_fails_alone(sandbox, sf):
+    """Per 200 comments: one composite read (Case ids, existing comments), one sObject Collections create."""
+    cases = sf.execute_batch("upsert_case", [({"external_id": f"C-{n}", "case": {"Subject": f"C {n}"}}, f"c{n}")
+                                             for n in range(450)])
+    gone = sf.execute("upsert_case", {"external_id": "C-gone", "case": {"Subject": "Gone"}}, "g")
+    sf.execute("delete_case", {"case_id": gone["id"]}, "d")
+    items = [({"case_id": case["id"], "external_id": f"C-{n}", "body": f"Note {n}"} if n % 2 else
+              ({"external_id": f"C-{n}", "body": f"Note {n}", "public": True}), f"note-{n}")
+             for n, case in enumerate(cases)]
+    items[4] = ({"external_id": "C-missing", "body": "No case"}, "note-4")
+    items[251] = ({"case_id": gone["id"], "body": "Deleted case"}, "note-251")
+    items[300] = ({"case_id": "not-an-id", "body": "Bad id"}, "note-300")
+    failed = {4, 251, 300}
+    before = calls(sandbox)
+    outcomes = sf.execute_batch("add_case_comment", items)
+    assert calls(sandbox) - before == 6
+    for index in failed:
+        assert isinstance(outcomes[index], PermanentError) and outcomes[index].status == 404, outcomes[index]
+    good = [o for i, o in enumerate(outcomes) if i not in failed]
+    assert all(o["created"] is True for o in good) and len({o["id"] for o in good}) == 447
+    assert outcomes[7]["case_id"] == cases[7]["id"] and outcomes[8]["case_id"] == cases[8]["id"]
+    assert count(sf, "SELECT Id FROM CaseComment") == 447
+    [comment] = sf.read_comments(cases[8]["id"])
+    assert comment["CommentBody"] == f"Note 8\n\n{marker('note-8')}" and comment["IsPublished"] is True
+    assert sf.read_comments(cases[7]["id"])[0]["IsPublished"] is False
+
+    # The same keys again (a retry after lost answers): each found by its marker, nothing created twice.
+    before = calls(sandbox)
+    again = sf.execute_batch("add_case_comment", items)
+    assert calls(sandbox) - before == 3  # the reads only
+    assert [o["id"] for i, o in enumerate(again) if i not in failed] == [o["id"] for o in good]
+    assert all(o["created"] is False for i, o in enumerate(again) if i not in failed)
+    assert all(isinstance(again[i], PermanentError) and again[i].status == 404 for i in failed)
+    assert count(sf, "SELECT Id FROM CaseComment") == 447
+
+
+def test_comments_of_one_chunk_on_one_case_and_repeated_keys(sandbox, sf):
+    case = sf.execute("upsert_case", {"external_id": "C-1", "case": {"Subject": "One"}}, "c")
+    first = ({"external_id": "C-1", "body": "First"}, "k1")
+    outcomes = sf.execute_batch("add_case_comment", [first, first, ({"case_id": case["id"], "body": "Second"}, "k2")])
+    assert outcomes[0] == outcomes[1] and outcomes[0]["created"] is True and outcomes[2]["id"] != outcomes[0]["id"]
+    assert [c["Id"] for c in sf.read_comments(case["id"])] == [outcomes[0]["id"], outcomes[2]["id"]]
+    single = sf.execute("add_case_comment", {"case_id": case["id"], "body": "Second"}, "k2")
+    assert single == {**outcomes[2], "created": False, "updated_at": single["updated_at"]} and single["updated_at"]
+
+
 # -- failures ------------------------------------------------------------------------------------------------
 def test_timeout_after_commit_then_retry_finds_the_case(sandbox, sf):
     adapter = sf.client.session.get_adapter(sandbox.url.replace("http://", "https://") + "/services/")
@@ -145,6 +196,28 @@ def test_timeout_after_commit_then_retry_finds_the_case(sandbox, sf):
     result = sf.execute("upsert_case", payload, "k")
     assert lost and result["created"] is False
     assert count(sf, "SELECT Id FROM Case WHERE Deskbridge_Id__c = 'T-6'") == 1
+
+
+def test_comment_collection_answer_lost_then_retry_finds_the_comments(sandbox, sf):
+    cases = sf.execute_batch("upsert_case", [({"external_id": f"L-{n}", "case": {"Subject": f"L {n}"}}, f"c{n}")
+                                             for n in range(3)])
+    adapter = sf.client.session.get_adapter(sandbox.url.replace("http://", "https://") + "/services/")
+    original, lost = adapter.send, []
+
+    def send_then_lose(request, **kwargs):
+        response = original(request, **kwargs)
+        if request.method == "POST" and request.url.rstrip("/").endswith("/composite/sobjects") and not lost:
+            lost.append(response.status_code)  # the org created the comments; the answer never arrives
+            raise requests.exceptions.ReadTimeout("read timed out")
+        return response
+    adapter.send = send_then_lose
+    items = [({"external_id": f"L-{n}", "body": f"Lost {n}"}, f"lost-{n}") for n in range(3)]
+    items.append(({"case_id": cases[0]["id"], "body": "Another"}, "lost-3"))
+    assert all(isinstance(o, RetryableError) for o in sf.execute_batch("add_case_comment", items))
+    again = sf.execute_batch("add_case_comment", items)
+    assert lost == [200] and all(o["created"] is False for o in again) and len({o["id"] for o in again}) == 4
+    assert [o["case_id"] for o in again] == [c["id"] for c in cases] + [cases[0]["id"]]
+    assert count(sf, "SELECT Id FROM CaseComment") == 4
 
 
 def test_sandbox_timeout_fault_is_retryable(sandbox):
@@ -299,6 +372,22 @@ def test_outbox_actions_reach_salesforce_in_one_batch(sandbox, make_hub):
         pass
     assert composite_calls(sandbox) == 1
     assert count(hub.connectors["salesforce"], "SELECT Id FROM Case WHERE Deskbridge_Id__c LIKE 'P-%'") == 5
+
+
+def test_outbox_comments_reach_salesforce_in_one_read_and_one_create(sandbox, make_hub):
+    hub = make_hub({"connectors": {"salesforce": {"instance_url": sandbox.url, "session_id": "sandbox-session"}}})
+    connector = hub.connectors["salesforce"]
+    connector.execute_batch("upsert_case", [({"external_id": f"PC-{n}", "case": {"Subject": f"PC {n}"}}, f"c{n}")
+                                            for n in range(5)])
+    before = routes(sandbox)
+    for n in range(5):
+        hub.emit("salesforce", "add_case_comment", {"external_id": f"PC-{n}", "body": f"Outbox {n}"}, f"pc{n}")
+    while process_next_action(hub, "test"):
+        pass
+    after = routes(sandbox)
+    assert {route: after[route] - before.get(route, 0) for route in after if after[route] != before.get(route, 0)} \
+        == {"POST /services/data/v<version>/composite/": 1, "POST /services/data/v<version>/composite/sobjects/": 1}
+    assert count(connector, "SELECT Id FROM CaseComment WHERE Parent.Deskbridge_Id__c LIKE 'PC-%'") == 5
 
 
 def test_twenty_percent_faults_converge_without_duplicates(sandbox):
