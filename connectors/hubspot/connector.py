@@ -2,7 +2,8 @@
 
 Tickets and companies are upserted by ``deskbridge_id``, contacts by ``bank_customer_id`` (or ``email``), so a
 retry after a lost answer updates what the first attempt created. Notes have no external id: they end with the
-action's ``[db:…]`` marker and are looked up by it before being created.
+action's ``[db:…]`` marker and are looked up by it before being created — for 100 notes, one v4 association
+read of the tickets' notes, a batch read of those notes' bodies (one per 100 notes found), one batch create.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from hub.batching import in_chunks, outcome_of, single
 from hub.errors import AuthError, PermanentError, RetryableError
 
 BATCH_MAX = 100
+ASSOCIATION_READ_MAX = 100  # inputs of one v4 association batch read (HubSpot's limit has been 100 and 1,000)
 NOTE_TO_TICKET = 228  # HUBSPOT_DEFINED association type id, note → ticket
 # associate: canonical object -> {role: (from type, to type, HUBSPOT_DEFINED type id)}; the companies are the
 # primary ones (a primary association also gets the unlabelled one, and sets a contact's associatedcompanyid).
@@ -52,7 +54,7 @@ class HubSpotConnector:
     name = SYSTEM
     change_streams = ("ticket", "customer", "organisation", "comment")
     batch_operations = {"upsert_ticket": BATCH_MAX, "upsert_contact": BATCH_MAX, "upsert_company": BATCH_MAX,
-                        "update_ticket": BATCH_MAX, "associate": BATCH_MAX}
+                        "update_ticket": BATCH_MAX, "associate": BATCH_MAX, "add_note": BATCH_MAX}
     # Only a create takes associations (``batch/create`` inputs' ``associations``); updates go the v4 way.
     carries_refs = {"upsert_ticket": "create", "upsert_contact": "create"}
 
@@ -66,8 +68,7 @@ class HubSpotConnector:
     def execute(self, operation: str, payload: dict, idempotency_key: str) -> dict:
         if operation in self.batch_operations:
             return single(self.execute_batch, operation, payload, idempotency_key)
-        handlers = {"add_note": lambda: self.add_note(payload, idempotency_key),
-                    "merge": lambda: self.merge(payload),
+        handlers = {"merge": lambda: self.merge(payload),
                     "archive_ticket": lambda: self.archive_ticket(payload),
                     "gdpr_delete_contact": lambda: self.gdpr_delete_contact(payload),
                     "ensure_properties": lambda: self.ensure_properties(payload)}
@@ -86,6 +87,8 @@ class HubSpotConnector:
             return self._associate([payload for payload, _ in chunk])
         if operation in UPSERTS:
             return self._upsert(operation, [payload for payload, _ in chunk])
+        if operation == "add_note":
+            return self._add_notes(chunk)
         return [outcome_of(self.execute, operation, payload, key) for payload, key in chunk]
 
     def _upsert(self, operation: str, payloads: list[dict]) -> list[dict | Exception]:
@@ -298,21 +301,140 @@ class HubSpotConnector:
         record = self._get("tickets", str(payload.get("external_id") or ""), "deskbridge_id", ["deskbridge_id"])
         return record["id"] if record else None
 
-    def add_note(self, payload: dict, idempotency_key: str) -> dict:
-        """A note on the ticket ending with the key's marker; an existing note with that marker is returned."""
-        ticket_id = self._ticket_id(payload)
-        if not ticket_id:
-            raise PermanentError(f"{SYSTEM}: no ticket {payload.get('external_id')!r} for the note", status=404)
-        tag = marker(idempotency_key)
-        for note in self.notes(ticket_id):
-            if tag in ((note.get("properties") or {}).get("hs_note_body") or ""):
-                return {"id": note["id"], "updated_at": note.get("updatedAt"), "created": False}
-        body = {"properties": {"hs_note_body": f"{payload.get('body') or ''}\n\n{tag}",
-                               "hs_timestamp": clock.now().isoformat(timespec="milliseconds").replace("+00:00", "Z")},
+    def _ticket_ids(self, external_ids: list[str]) -> dict[str, str]:
+        """``{deskbridge_id: ticket id}`` of live tickets, in one batch read (≤100)."""
+        if not external_ids:
+            return {}
+        body = {"idProperty": "deskbridge_id", "inputs": [{"id": e} for e in external_ids],
+                "properties": ["deskbridge_id"]}
+        answer = self.client.call(lambda c, o: c.batch.read("tickets", body, archived=False, **o)) or {}
+        return {str((r.get("properties") or {}).get("deskbridge_id")): str(r["id"])
+                for r in answer.get("results") or [] if (r.get("properties") or {}).get("deskbridge_id")}
+
+    def _add_notes(self, chunk: list[tuple[dict, str]]) -> list[dict | Exception]:
+        """Notes on their tickets ending with their key's marker (up to 100): the tickets named by external id in one
+        batch read, their notes in one v4 association read plus one notes batch read per 100 notes, then one
+        ``batch/create`` with each note's association. A note already carrying its marker (created before an answer
+        was lost) is returned with ``created`` False."""
+        outcomes: list[dict | Exception | None] = [None] * len(chunk)
+        by_external = self._ticket_ids(sorted({str(p["external_id"]) for p, _ in chunk
+                                               if not p.get("ticket_id") and p.get("external_id")}))
+        tickets: dict[int, str] = {}
+        for index, (payload, _) in enumerate(chunk):
+            ticket_id = str(payload.get("ticket_id") or "") or by_external.get(str(payload.get("external_id") or ""))
+            if ticket_id:
+                tickets[index] = ticket_id
+            else:
+                outcomes[index] = PermanentError(f"{SYSTEM}: no ticket {payload.get('external_id')!r} for the note",
+                                                 status=404)
+        existing = self._marked_notes(sorted(set(tickets.values()), key=lambda t: (len(t), t)))
+        inputs: dict[str, dict] = {}  # marker -> batch/create input (one note per marker)
+        wanted: dict[str, list[int]] = {}
+        stamp = clock.now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        for index, ticket_id in tickets.items():
+            payload, key = chunk[index]
+            tag = marker(key)
+            found = next((n for n in existing.get(ticket_id, []) if tag in n["body"]), None)
+            if found is not None:
+                outcomes[index] = {"id": found["id"], "updated_at": found["updated_at"], "created": False,
+                                   "ticket_id": ticket_id}
+                continue
+            wanted.setdefault(tag, []).append(index)
+            inputs.setdefault(tag, {
+                "properties": {"hs_note_body": f"{payload.get('body') or ''}\n\n{tag}", "hs_timestamp": stamp},
                 "associations": [{"to": {"id": ticket_id}, "types": [
-                    {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": NOTE_TO_TICKET}]}]}
-        created = self.client.call(lambda c, o: c.basic.create("notes", body, **o)) or {}
-        return {"id": created["id"], "updated_at": created.get("updatedAt"), "created": True, "ticket_id": ticket_id}
+                    {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": NOTE_TO_TICKET}]}],
+                "objectWriteTraceId": tag})
+        for tag, outcome in self._create_notes(inputs).items():
+            for index in wanted[tag]:
+                outcomes[index] = outcome
+        return outcomes  # type: ignore[return-value]
+
+    def _marked_notes(self, ticket_ids: list[str]) -> dict[str, list[dict]]:
+        """``{ticket id: [{id, body, updated_at}]}``: the tickets' notes (v4 association batch read, paged per
+        ticket), their bodies read in batches of 100. A ticket without notes (or gone) has none."""
+        note_tickets: dict[str, set[str]] = {}
+        pending = [{"id": t} for t in ticket_ids]
+        asked: set[tuple[str, str]] = set()  # pages asked for: an answer naming one again ends the paging
+        while pending:
+            inputs, pending = pending[:ASSOCIATION_READ_MAX], pending[ASSOCIATION_READ_MAX:]
+            answer = self.client.call(lambda c, o: c.associations.get_page("tickets", "notes", {"inputs": inputs},
+                                                                           **o)) or {}
+            for result in answer.get("results") or []:
+                ticket_id = str((result.get("from") or {}).get("id"))
+                for target in result.get("to") or []:
+                    note_tickets.setdefault(str(target.get("toObjectId")), set()).add(ticket_id)
+                after = ((result.get("paging") or {}).get("next") or {}).get("after")
+                if after and (ticket_id, after) not in asked:
+                    asked.add((ticket_id, after))
+                    pending.append({"id": ticket_id, "after": after})
+        found: dict[str, list[dict]] = {}
+        note_ids = sorted(note_tickets, key=lambda n: (len(n), n))
+        for start in range(0, len(note_ids), BATCH_MAX):
+            body = {"inputs": [{"id": n} for n in note_ids[start:start + BATCH_MAX]], "properties": ["hs_note_body"]}
+            answer = self.client.call(lambda c, o: c.batch.read("notes", body, archived=False, **o)) or {}
+            for note in answer.get("results") or []:
+                entry = {"id": str(note["id"]), "body": (note.get("properties") or {}).get("hs_note_body") or "",
+                         "updated_at": note.get("updatedAt")}
+                for ticket_id in note_tickets.get(entry["id"], ()):
+                    found.setdefault(ticket_id, []).append(entry)
+        return found
+
+    def _create_notes(self, inputs: dict[str, dict]) -> dict[str, dict | Exception]:
+        """``{marker: outcome}`` of one ``batch/create``. HubSpot refuses the whole batch for one invalid input (a
+        note's ticket gone): the tickets are then checked in one batch read, the notes of tickets gone fail with a
+        404, and the others are sent again together, or one by one if that cannot explain the refusal."""
+        if not inputs:
+            return {}
+        try:
+            return self._send_notes(inputs)
+        except PermanentError as exc:
+            if isinstance(exc, AuthError):
+                raise
+            refusal = exc
+        ticket_of = {tag: item["associations"][0]["to"]["id"] for tag, item in inputs.items()}
+        body = {"inputs": [{"id": t} for t in sorted(set(ticket_of.values()))], "properties": ["hs_object_id"]}
+        answer = self.client.call(lambda c, o: c.batch.read("tickets", body, archived=False, **o)) or {}
+        live = {str(r["id"]) for r in answer.get("results") or []}
+        outcomes: dict[str, dict | Exception] = {
+            tag: PermanentError(f"{SYSTEM}: no ticket {ticket_id} for the note ({refusal})", status=404)
+            for tag, ticket_id in ticket_of.items() if ticket_id not in live}
+        rest = {tag: item for tag, item in inputs.items() if tag not in outcomes}
+        if rest and outcomes:  # the gone tickets explain the refusal: the others go again together
+            try:
+                return outcomes | self._send_notes(rest)
+            except PermanentError as exc:
+                if isinstance(exc, AuthError):
+                    raise
+                refusal = exc
+        if len(rest) == 1:
+            return outcomes | {tag: refusal for tag in rest}
+        for tag, item in rest.items():
+            try:
+                outcomes |= self._send_notes({tag: item})
+            except (PermanentError, RetryableError) as exc:
+                if isinstance(exc, AuthError):
+                    raise
+                outcomes[tag] = exc
+        return outcomes
+
+    def _send_notes(self, inputs: dict[str, dict]) -> dict[str, dict | Exception]:
+        """One ``batch/create`` of notes; results matched to their markers (HubSpot does not keep input order)."""
+        answer = self.client.call(lambda c, o: c.batch.create("notes", {"inputs": list(inputs.values())}, **o)) or {}
+        outcomes: dict[str, dict | Exception] = {}
+        for record in answer.get("results") or []:
+            body = (record.get("properties") or {}).get("hs_note_body") or ""
+            tag = record.get("objectWriteTraceId")
+            if tag not in inputs:
+                tag = next((t for t in inputs if t in body), None)
+            if tag is not None:
+                outcomes[tag] = {"id": str(record["id"]), "updated_at": record.get("updatedAt"), "created": True,
+                                 "ticket_id": inputs[tag]["associations"][0]["to"]["id"]}
+        failure = "; ".join(str(e.get("message")) for e in answer.get("errors") or [])[:300]
+        for tag in inputs:
+            # Not in the answer: it may still have been created; the retry finds it by its marker.
+            outcomes.setdefault(tag, RetryableError(f"{SYSTEM}: no result for note {tag}: {failure or 'none'}"))
+        return outcomes
 
     def notes(self, ticket_id: str) -> list[dict]:
         """Notes associated with a ticket, oldest first (search on the association)."""

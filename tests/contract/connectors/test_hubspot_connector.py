@@ -36,6 +36,16 @@ def routes(sandbox) -> dict:
     return control(sandbox, "GET", "/_sandbox/stats")["hubspot"]["by_route"]
 
 
+def calls(sandbox, route: str | None = None) -> int:
+    """HTTP requests the portal has answered so far (on one route, or all)."""
+    answered = routes(sandbox)
+    return answered.get(route, 0) if route else sum(answered.values())
+
+
+BATCH = "POST /crm/v3/objects/<objtype:object_type>/batch/"
+NOTE_READ = "POST /crm/v4/associations/<objtype:from_type>/<objtype:to_type>/batch/read"
+
+
 def store(sandbox):
     return sandbox.sandbox.emulators["hubspot"].store
 
@@ -151,6 +161,69 @@ def test_250_tickets_are_three_batch_calls_with_per_item_outcomes(sandbox, hs):
     assert [o["id"] for o in repeated] == [outcomes[0]["id"], outcomes[0]["id"], outcomes[1]["id"]]
 
 
+def ticket_notes(sandbox, ticket_id: str) -> list:
+    notes = store(sandbox).records["notes"]
+    return [notes[n] for n, _ in store(sandbox).links.targets("tickets", str(ticket_id), "notes")]
+
+
+def test_250_notes_are_few_batch_calls_and_a_missing_ticket_fails_alone(sandbox, hs):
+    """Per 100 notes: the tickets named by external id (one batch read), their notes (one v4 association read),
+    one ``batch/create`` with each note's association."""
+    tickets = hs.execute_batch("upsert_ticket", [({"external_id": f"N-{n}", "ticket": {
+        "subject": f"N {n}", "hs_pipeline_stage": "1"}}, f"t{n}") for n in range(250)])
+    gone = hs.execute("upsert_ticket", {"external_id": "N-gone", "ticket": {"subject": "Gone",
+                                                                            "hs_pipeline_stage": "1"}}, "g")
+    hs.execute("archive_ticket", {"ticket_id": gone["id"]}, "a")
+    items = [({"ticket_id": ticket["id"], "external_id": f"N-{n}", "body": f"Note {n}"} if n % 2 else
+              ({"external_id": f"N-{n}", "body": f"Note {n}"}), f"note-{n}") for n, ticket in enumerate(tickets)]
+    items[4] = ({"external_id": "N-missing", "body": "No ticket"}, "note-4")
+    items[151] = ({"ticket_id": gone["id"], "body": "Archived ticket"}, "note-151")
+    failed = {4, 151}
+    before, total = routes(sandbox), calls(sandbox)
+    outcomes = hs.execute_batch("add_note", items)
+    after = routes(sandbox)
+    # 3 chunks of (ticket read, association read, create); the chunk with the archived ticket has its create
+    # refused, checks its tickets (one read) and sends the others again.
+    assert after[NOTE_READ] - before.get(NOTE_READ, 0) == 3
+    assert after[BATCH + "create"] - before.get(BATCH + "create", 0) == 4
+    assert after[BATCH + "read"] - before.get(BATCH + "read", 0) == 4
+    assert calls(sandbox) - total == 11
+    for index in failed:
+        assert isinstance(outcomes[index], PermanentError) and outcomes[index].status == 404, outcomes[index]
+    good = [o for i, o in enumerate(outcomes) if i not in failed]
+    assert all(o["created"] is True for o in good) and len({o["id"] for o in good}) == 248
+    assert outcomes[7]["ticket_id"] == tickets[7]["id"] and outcomes[8]["ticket_id"] == tickets[8]["id"]
+    assert len(store(sandbox).live("notes")) == 248
+    [note] = ticket_notes(sandbox, tickets[8]["id"])
+    assert note.id == outcomes[8]["id"] and note.properties["hs_note_body"] == f"Note 8\n\n{marker('note-8')}"
+
+    # The same keys again (a retry after lost answers): each found by its marker, nothing created twice.
+    before = routes(sandbox)
+    again = hs.execute_batch("add_note", items)
+    assert routes(sandbox)[BATCH + "create"] - before[BATCH + "create"] == 1  # only the archived ticket's, refused
+    assert [o["id"] for i, o in enumerate(again) if i not in failed] == [o["id"] for o in good]
+    assert all(o["created"] is False for i, o in enumerate(again) if i not in failed)
+    assert all(isinstance(again[i], PermanentError) and again[i].status == 404 for i in failed)
+    assert len(store(sandbox).live("notes")) == 248
+
+
+def test_notes_of_one_chunk_on_one_ticket_repeated_keys_and_paged_associations(sandbox, hs):
+    ticket = hs.execute("upsert_ticket", {"external_id": "N-1", "ticket": {"subject": "One",
+                                                                            "hs_pipeline_stage": "1"}}, "t")
+    first = ({"external_id": "N-1", "body": "First"}, "k1")
+    outcomes = hs.execute_batch("add_note", [first, first, ({"ticket_id": ticket["id"], "body": "Second"}, "k2")])
+    assert outcomes[0] == outcomes[1] and outcomes[0]["created"] is True and outcomes[2]["id"] != outcomes[0]["id"]
+    assert [n.id for n in ticket_notes(sandbox, ticket["id"])] == [outcomes[0]["id"], outcomes[2]["id"]]
+    # More notes than one association page: the marked note on the second page is still found.
+    filler = [({"ticket_id": ticket["id"], "body": f"Filler {n}"}, f"f{n}") for n in range(500)]
+    assert all(o["created"] for o in hs.execute_batch("add_note", filler))
+    last = hs.execute("add_note", {"ticket_id": ticket["id"], "body": "Last"}, "k-last")
+    before = calls(sandbox, NOTE_READ)
+    again = hs.execute("add_note", {"external_id": "N-1", "body": "Last"}, "k-last")
+    assert again == {**last, "created": False} and calls(sandbox, NOTE_READ) - before == 2
+    assert len(ticket_notes(sandbox, ticket["id"])) == 503
+
+
 # -- failures ------------------------------------------------------------------------------------------------
 def test_timeout_after_commit_then_retry_finds_the_ticket(sandbox, hs):
     pool = hs.client.batch.api_client.rest_client.pool_manager
@@ -169,6 +242,28 @@ def test_timeout_after_commit_then_retry_finds_the_ticket(sandbox, hs):
     result = hs.execute("upsert_ticket", payload, "k")
     assert lost and result["created"] is False
     assert len(live(sandbox, "tickets", "deskbridge_id", "T-6")) == 1
+
+
+def test_note_batch_create_answer_lost_then_retry_finds_the_notes(sandbox, hs):
+    tickets = hs.execute_batch("upsert_ticket", [({"external_id": f"L-{n}", "ticket": {
+        "subject": f"L {n}", "hs_pipeline_stage": "1"}}, f"t{n}") for n in range(3)])
+    pool = hs.client.batch.api_client.rest_client.pool_manager
+    original, lost = pool.request, []
+
+    def request_then_lose(method, url, *args, **kwargs):
+        response = original(method, url, *args, **kwargs)
+        if not lost and url.endswith("/notes/batch/create"):
+            lost.append(response.status)  # HubSpot created the notes; the answer never arrives
+            raise urllib3.exceptions.ReadTimeoutError(pool, url, "read timed out")
+        return response
+    pool.request = request_then_lose
+    items = [({"external_id": f"L-{n}", "body": f"Lost {n}"}, f"lost-{n}") for n in range(3)]
+    items.append(({"ticket_id": tickets[0]["id"], "body": "Another"}, "lost-3"))
+    assert all(isinstance(o, RetryableError) for o in hs.execute_batch("add_note", items))
+    again = hs.execute_batch("add_note", items)
+    assert lost == [201] and all(o["created"] is False for o in again) and len({o["id"] for o in again}) == 4
+    assert [o["ticket_id"] for o in again] == [t["id"] for t in tickets] + [tickets[0]["id"]]
+    assert len(store(sandbox).live("notes")) == 4
 
 
 def test_sandbox_timeout_fault_is_retryable(sandbox):
@@ -284,6 +379,21 @@ def test_outbox_actions_reach_hubspot_in_one_batch(sandbox, make_hub):
     assert routes(sandbox)["POST /crm/v3/objects/<objtype:object_type>/batch/upsert"] == 1
     assert len([r for r in store(sandbox).live("tickets") if r.properties.get("deskbridge_id", "").startswith("P-")]) \
         == 5
+
+
+def test_outbox_notes_reach_hubspot_in_one_batch_create(sandbox, make_hub):
+    hub = make_hub({"connectors": {"hubspot": {"base_url": sandbox.url, "access_token": "sandbox-token"}}})
+    tickets = hub.connectors["hubspot"].execute_batch("upsert_ticket", [({"external_id": f"PN-{n}", "ticket": {
+        "subject": f"PN {n}", "hs_pipeline_stage": "1"}}, f"t{n}") for n in range(5)])
+    before = routes(sandbox)
+    for n, ticket in enumerate(tickets):
+        hub.emit("hubspot", "add_note", {"ticket_id": ticket["id"], "body": f"Outbox {n}"}, f"pn{n}")
+    while process_next_action(hub, "test"):
+        pass
+    after = routes(sandbox)
+    assert {route: after[route] - before.get(route, 0) for route in after if after[route] != before.get(route, 0)} \
+        == {NOTE_READ: 1, BATCH + "create": 1}
+    assert all(len(ticket_notes(sandbox, t["id"])) == 1 for t in tickets)
 
 
 def test_twenty_percent_faults_converge_without_duplicates(sandbox):
