@@ -70,6 +70,7 @@ class HubSpotConnector:
             return single(self.execute_batch, operation, payload, idempotency_key)
         handlers = {"merge": lambda: self.merge(payload),
                     "archive_ticket": lambda: self.archive_ticket(payload),
+                    "archive_note": lambda: self.archive_note(payload),
                     "gdpr_delete_contact": lambda: self.gdpr_delete_contact(payload),
                     "ensure_properties": lambda: self.ensure_properties(payload)}
         if operation not in handlers:
@@ -471,6 +472,16 @@ class HubSpotConnector:
             return {"id": None, "archived": True, "already": True}
         self.client.call(lambda c, o: c.basic.archive("tickets", ticket_id, **o))
         return {"id": ticket_id, "archived": True}
+
+    def archive_note(self, payload: dict) -> dict:
+        """``{note_id}`` → ``DELETE /crm/v3/objects/notes/{id}`` (HubSpot's delete for a note: gone from the CRM and
+        its API, purged after 90 days). HubSpot answers 204 whether or not the note was still there, so a retry
+        is safe. Only that note goes: its ticket and the ticket's other notes stay."""
+        note_id = str(payload.get("note_id") or "")
+        if not note_id.isdigit():
+            raise PermanentError(f"{SYSTEM}.archive_note: note_id must be a HubSpot object id, not {note_id!r}")
+        self.client.call(lambda c, o: c.basic.archive("notes", note_id, **o))
+        return {"id": note_id, "archived": True}
 
     def gdpr_delete_contact(self, payload: dict) -> dict:
         """Permanently deletes the contact (by id, ``bank_customer_id`` or email); one already gone is done."""

@@ -81,6 +81,8 @@ class SalesforceConnector:
             return single(self.execute_batch, operation, payload, idempotency_key)
         if operation == "delete_case":
             return self.delete_case(payload)
+        if operation == "delete_case_comment":
+            return self.delete_case_comment(payload)
         raise PermanentError(f"{SYSTEM}: unknown operation {operation!r}")
 
     def execute_batch(self, operation: str, items: list[tuple[dict, str]]) -> list[dict | Exception]:
@@ -343,6 +345,22 @@ class SalesforceConnector:
                 raise
             return {"id": payload.get("case_id"), "deleted": True, "already": True}
         return {"id": case_id, "deleted": True}
+
+    def delete_case_comment(self, payload: dict) -> dict:
+        """``{comment_id}`` → ``DELETE /sobjects/CaseComment/{id}``; one already deleted (or never there: Salesforce
+        answers 404 ``ENTITY_IS_DELETED`` or ``NOT_FOUND``) counts as done (``already``). Only that comment goes:
+        its Case and the Case's other comments stay."""
+        comment_id = str(payload.get("comment_id") or "")
+        if not ID_RE.match(comment_id):
+            raise PermanentError(f"{SYSTEM}.delete_case_comment: comment_id must be a Salesforce Id, "
+                                 f"not {comment_id!r}")
+        try:
+            self.client.call(lambda sf: sf.CaseComment.delete(comment_id))
+        except PermanentError as exc:
+            if exc.status != 404:
+                raise
+            return {"id": comment_id, "deleted": True, "already": True}
+        return {"id": comment_id, "deleted": True}
 
     # -- reads -----------------------------------------------------------------------------------------------
     def fields(self, sobject: str) -> list[str]:

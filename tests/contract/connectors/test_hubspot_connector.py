@@ -116,6 +116,39 @@ def test_note_added_once_with_marker(sandbox, hs):
         hs.execute("add_note", {"external_id": "missing", "body": "x"}, "note-3")
 
 
+def test_archive_note_removes_only_that_note_idempotently(sandbox, hs):
+    ticket = hs.execute("upsert_ticket", {"external_id": "T-5", "ticket": {"subject": "Card stolen",
+                                                                            "hs_pipeline_stage": "1"}}, "k")
+    mine, theirs, agent = (hs.execute("add_note", {"ticket_id": ticket["id"], "body": body}, f"n-{n}")
+                           for n, body in enumerate(("Call me", "Block it", "Blocked")))
+    start = next(iter(hs.read_changes("comment", None, backfill=False)))[1]
+    assert hs.execute("archive_note", {"note_id": mine["id"]}, "a-1") == {"id": mine["id"], "archived": True}
+    assert [n["id"] for n in hs.read_comments(ticket["id"])] == [theirs["id"], agent["id"]]
+    assert hs.get("ticket", ticket["id"]) is not None
+    assert hs.execute("archive_note", {"note_id": mine["id"]}, "a-1") == {"id": mine["id"], "archived": True}
+    # The note stream reports it deleted, once.
+    changed = [r for page, _ in hs.read_changes("comment", start, backfill=True) for r in page]
+    assert [(r["id"], r.get("deleted")) for r in changed] == [(mine["id"], True)]
+    # An answer lost after HubSpot archived the note: the retry is answered 204 again and changes nothing else.
+    pool = hs.client.basic.api_client.rest_client.pool_manager
+    original, lost = pool.request, []
+
+    def request_then_lose(method, url, *args, **kwargs):
+        response = original(method, url, *args, **kwargs)
+        if not lost and method == "DELETE" and url.endswith(f"/crm/v3/objects/notes/{theirs['id']}"):
+            lost.append(response.status)  # HubSpot archived the note; the answer never arrives
+            raise urllib3.exceptions.ReadTimeoutError(pool, url, "read timed out")
+        return response
+    pool.request = request_then_lose
+    with pytest.raises(RetryableError):
+        hs.execute("archive_note", {"note_id": theirs["id"]}, "a-2")
+    assert hs.execute("archive_note", {"note_id": theirs["id"]}, "a-2")["archived"] is True
+    assert lost == [204] and [n["id"] for n in hs.read_comments(ticket["id"])] == [agent["id"]]
+    with pytest.raises(PermanentError, match="note_id must be"):
+        hs.execute("archive_note", {"note_id": "../tickets/1"}, "a-3")
+    assert hs.get("ticket", ticket["id"]) is not None
+
+
 def test_archive_ticket_is_idempotent_and_read_as_deleted(hs):
     ticket = hs.execute("upsert_ticket", {"external_id": "T-4", "ticket": {"subject": "Gone",
                                                                             "hs_pipeline_stage": "1"}}, "k")

@@ -115,6 +115,35 @@ def test_delete_case_is_idempotent_and_read_as_deleted(sf):
     assert sf.get("ticket", case["id"]) is None
 
 
+def test_delete_case_comment_removes_only_that_comment_idempotently(sandbox, sf, lose_first_answer):
+    case = sf.execute("upsert_case", {"external_id": "T-6", "case": {"Subject": "Card stolen"}}, "k")
+    mine = sf.execute("add_case_comment", {"case_id": case["id"], "body": "Call me", "public": True}, "c-1")
+    theirs = sf.execute("add_case_comment", {"case_id": case["id"], "body": "Block it", "public": True}, "c-2")
+    agent = sf.execute("add_case_comment", {"case_id": case["id"], "body": "Blocked", "public": True}, "c-3")
+    start = next(iter(sf.read_changes("comment", None, backfill=False)))[1]
+    assert sf.execute("delete_case_comment", {"comment_id": mine["id"]}, "d-1") == {"id": mine["id"],
+                                                                                   "deleted": True}
+    assert [c["Id"] for c in sf.read_comments(case["id"])] == [theirs["id"], agent["id"]]
+    assert sf.get("ticket", case["id"]) is not None
+    # Done already (ENTITY_IS_DELETED) is done; the comment stream reports it deleted, once.
+    assert sf.execute("delete_case_comment", {"comment_id": mine["id"]}, "d-1") == {
+        "id": mine["id"], "deleted": True, "already": True}
+    changed = [r for page, _ in sf.read_changes("comment", start, backfill=True) for r in page]
+    assert [(r["Id"], r.get("deleted")) for r in changed] == [(mine["id"], True)]
+    # An answer lost after Salesforce deleted the comment: the retry finds it gone and counts it done.
+    lost = lose_first_answer("DELETE", f"/sobjects/CaseComment/{theirs['id']}")
+    with pytest.raises(RetryableError):
+        sf.execute("delete_case_comment", {"comment_id": theirs["id"]}, "d-2")
+    retried = sf.execute("delete_case_comment", {"comment_id": theirs["id"]}, "d-2")
+    assert lost == [204] and retried == {"id": theirs["id"], "deleted": True, "already": True}
+    assert [c["Id"] for c in sf.read_comments(case["id"])] == [agent["id"]]
+    # Never there (an id of another object, or a well-formed id nobody has): done too; a malformed id is refused.
+    assert sf.execute("delete_case_comment", {"comment_id": case["id"]}, "d-3")["already"] is True
+    assert sf.get("ticket", case["id"]) is not None
+    with pytest.raises(PermanentError, match="must be a Salesforce Id"):
+        sf.execute("delete_case_comment", {"comment_id": "x' OR Id != '"}, "d-4")
+
+
 def test_batch_of_450_cases_is_three_calls_with_per_item_outcomes(sandbox, sf):
     items = [({"external_id": f"B-{n}", "case": {"Subject": f"Batch {n}"}}, f"key-{n}") for n in range(450)]
     items[7] = ({"external_id": "B-7", "case": {"Subject": "bad", "Category__c": "nonsense"}}, "key-7")
