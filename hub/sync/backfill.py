@@ -18,7 +18,7 @@ from hub.errors import DeskbridgeError
 from hub.sync import associations, comment_stream, cursors
 from hub.sync.adapters import Adapter
 from hub.sync.comment_feed import MIN_TICKETS, CommentFeed, epoch
-from hub.sync.engine import PAGE_EVENTS, Engine, store_sync_event
+from hub.sync.engine import PAGE_EVENTS, Engine
 from hub.sync.links import Links
 from hub.sync.models import SyncFailure, SyncLink
 
@@ -144,18 +144,10 @@ def _apply_page(hub, session, engine: Engine, system: str, object: str, page: li
             if not careful:
                 raise  # the whole page is rolled back and stored again record by record
             log.warning("sync %s %s %s failed: %s", system, object, native_id, exc)
-            engine.pusher.discard(session)
-            del events[held:]
-            Links.start_cache(session)  # what the rolled-back record wrote must not be remembered
-            engine.record_failure(session, system, object, native_id, f"{type(exc).__name__}: {exc}")
+            engine.forget_failed(session, events, held, system, object, native_id, exc)
             outcome = "failed"
         counts[outcome] += 1
-    engine.pusher.flush(session)
-    Links.drop_cache(session)
-    session.info.pop(PAGE_EVENTS, None)
-    for event_id, event_type, payload in events:
-        store_sync_event(session, event_id, event_type, payload)
-    cursors.save(session, system, object, next_cursor)
+    engine.finish_page(session, system, object, next_cursor)
 
 
 def _prefetch(session, engine: Engine, system: str, object: str, page: list[dict],

@@ -24,7 +24,7 @@ from contextlib import nullcontext
 
 from hub.sync import cursors
 from hub.sync.adapters import Adapter
-from hub.sync.engine import MARKER, PAGE_EVENTS, store_sync_event
+from hub.sync.engine import MARKER, PAGE_EVENTS
 from hub.sync.links import Links
 
 log = logging.getLogger(__name__)
@@ -105,20 +105,12 @@ def _apply_page(engine, session, system: str, by_ticket: dict[str, list[dict]], 
             if not careful:
                 raise
             log.warning("sync %s comments of %s failed: %s", system, ticket_native_id, exc)
-            engine.pusher.discard(session)
-            del events[held:]
-            Links.start_cache(session)  # what the rolled-back comments wrote must not be remembered
-            engine.record_failure(session, system, OBJECT, ticket_native_id, f"{type(exc).__name__}: {exc}")
+            engine.forget_failed(session, events, held, system, OBJECT, ticket_native_id, exc)
             counts["failed"] += 1
             continue
         counts["created"] += added
         counts["unchanged"] += len(comments) - added
-    engine.pusher.flush(session)
-    Links.drop_cache(session)
-    session.info.pop(PAGE_EVENTS, None)
-    for event_id, event_type, payload in events:
-        store_sync_event(session, event_id, event_type, payload)
-    cursors.save(session, system, OBJECT, next_cursor)
+    engine.finish_page(session, system, OBJECT, next_cursor)
 
 
 def _prefetch(engine, session, system: str, by_ticket: dict[str, list[dict]]) -> None:

@@ -265,6 +265,24 @@ class Engine:
                          {"id": event_id, "type": "comment.created", "created_at": clock.isoformat(clock.now()),
                           "data": body})
 
+    # -- pages ---------------------------------------------------------------------------------------------------
+    def forget_failed(self, session: Session, events: list, held: int, system: str, object: str, native_id: str,
+                      exc: Exception) -> None:
+        """A record of a page failed (its savepoint rolled back): drop its writes and events, and list it."""
+        self.pusher.discard(session)
+        del events[held:]
+        Links.start_cache(session)  # what the rolled-back record wrote must not be remembered
+        self.record_failure(session, system, object, native_id, f"{type(exc).__name__}: {exc}")
+
+    def finish_page(self, session: Session, system: str, object: str, next_cursor: dict) -> None:
+        """A page applied: its writes into the outbox, its canonical events into the inbox, the cursor after it."""
+        from hub.sync import cursors
+        self.pusher.flush(session)
+        Links.drop_cache(session)
+        for event_id, event_type, payload in session.info.pop(PAGE_EVENTS, None) or []:
+            store_sync_event(session, event_id, event_type, payload)
+        cursors.save(session, system, object, next_cursor)
+
     # -- failures ------------------------------------------------------------------------------------------------
     @staticmethod
     def record_failure(session: Session, system: str, object: str, native_id: str, reason: str) -> None:

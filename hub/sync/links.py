@@ -73,15 +73,7 @@ class Links:
         canonical = sorted({link.canonical_id for link in found.values()})
         if not canonical:
             return
-        every: dict[str, dict[str, SyncLink]] = {c: {} for c in canonical}
-        for link in self.session.execute(select(SyncLink).where(
-                SyncLink.object == object, SyncLink.canonical_id.in_(canonical))).scalars():
-            every[link.canonical_id][link.system] = link
-            cache.canonical[(object, link.canonical_id, link.system)] = link
-            if link.native_id is not None:
-                cache.native.setdefault((object, link.system, link.native_id), link)
-        for canonical_id, links in every.items():
-            cache.all[(object, canonical_id)] = links
+        self.prefetch_canonical(object, canonical)
         records = {row.canonical_id: row for row in self.session.execute(select(SyncRecord).where(
             SyncRecord.object == object, SyncRecord.canonical_id.in_(canonical))).scalars()}
         for canonical_id in canonical:
