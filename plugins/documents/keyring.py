@@ -16,7 +16,6 @@ to make it active), ``retired`` (refused).
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 import json
@@ -33,6 +32,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from hub import clock
 from hub.errors import DeskbridgeError
+from hub.keys import key_bytes
 
 KEK_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 STATUSES = ("active", "decrypt", "standby", "retired")
@@ -57,17 +57,9 @@ def key_check_value(material: bytes) -> str:
 
 def parse_material(kek_id: str, value: str | bytes) -> bytes:
     """32 raw bytes, or base64 / hex text of them."""
-    if isinstance(value, bytes) and len(value) == 32:
-        return value
-    text = value.decode() if isinstance(value, bytes) else value
-    text = text.strip()
-    for decode in (bytes.fromhex, lambda t: base64.b64decode(t, validate=True), base64.urlsafe_b64decode):
-        try:
-            raw = decode(text)
-        except (ValueError, binascii.Error):
-            continue
-        if len(raw) == 32:
-            return raw
+    raw = key_bytes(value)
+    if raw is not None:
+        return raw
     raise KeyringError(f"KEK {kek_id}: material must be 32 bytes as base64 or hex")
 
 

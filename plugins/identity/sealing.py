@@ -27,6 +27,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from hub.errors import ConfigError, DeskbridgeError
+from hub.keys import key_bytes
 from plugins.identity.config import config_of
 
 ALG = "AES-256-GCM"
@@ -41,14 +42,9 @@ class SealError(DeskbridgeError):
 
 def parse_key(value: str) -> bytes:
     """32 raw bytes from base64 or hex text; ``ConfigError`` otherwise."""
-    text = value.strip()
-    for decode in (bytes.fromhex, lambda t: base64.b64decode(t, validate=True), base64.urlsafe_b64decode):
-        try:
-            raw = decode(text)
-        except (ValueError, binascii.Error):
-            continue
-        if len(raw) == 32:
-            return raw
+    raw = key_bytes(value)
+    if raw is not None:
+        return raw
     raise ConfigError("plugins.identity.payout_key: must be 32 bytes as base64 or hex")
 
 
