@@ -26,6 +26,7 @@ from hub.errors import DeskbridgeError
 from hub.pipeline import EventContext
 from plugins.privacy import hubdata, hubtables
 from plugins.privacy.consents import config_of
+from plugins.privacy.copies import COMMENT_COPIES, CommentCopies
 from plugins.privacy.models import DsrRequest
 from plugins.privacy.systems import ADAPTERS, ORDER, TICKETS_OF_OTHERS, Subject
 
@@ -95,13 +96,19 @@ def record_request(hub, kind: str, email: str, actor: str = ACTOR) -> DsrRequest
 
 def _subject(hub, email: str, steps: dict) -> Subject:
     known = steps.get("_subject") or {}
-    subject = Subject(email=email, customer_id=known.get("customer_id"), ids=dict(known.get("ids") or {}))
+    subject = Subject(email=email, customer_id=known.get("customer_id"), ids=dict(known.get("ids") or {}),
+                      comments=list(known.get("comments") or []))
     if not subject.customer_id and "core_banking" in hub.connectors:
         found = hub.connectors["core_banking"].find_customer_by_email(email)
         subject.customer_id = found["id"] if found else None
-    # Tickets the sync engine copied between systems (erased from the hub's tables only in the last step).
+    # Tickets the sync engine copied between systems (erased from the hub's tables only in the last step), and the
+    # subject's comments on tickets of others it copied (their records scrubbed then: a resumed run has them from
+    # the saved steps).
     with hub.db.session() as session:
         subject.linked = hubtables.linked_tickets(session, email, subject.customer_id)
+        for canonical_id in hubtables.subject_comments(session, email, subject.customer_id):
+            if canonical_id not in subject.comments:
+                subject.comments.append(canonical_id)
     return subject
 
 
@@ -123,7 +130,8 @@ def _ids_in(result: dict) -> list[str]:
             if isinstance(item, list):
                 ids += [str(i) for i in item if isinstance(i, (str, int))]
     for kept in result.get("kept") or []:
-        if isinstance(kept, dict) and kept.get("records") != TICKETS_OF_OTHERS:  # another customer's tickets
+        # Another customer's tickets, and the copies of the subject's comments on them, are not the subject's.
+        if isinstance(kept, dict) and kept.get("records") not in (TICKETS_OF_OTHERS, COMMENT_COPIES):
             ids += [str(i) for i in kept.get("ids") or []]
     return ids
 
@@ -134,6 +142,7 @@ def run_dsr(hub, kind: str, email: str, out: Path | str | None = None) -> str:
     config = config_of(hub)
     steps = json.loads(request.steps or "{}")
     subject = _subject(hub, request.subject, steps)
+    copies = CommentCopies(hub, subject, config.retention)
     exported: dict = {}
     for system in ORDER:
         connector = hub.connectors.get(system)
@@ -147,12 +156,15 @@ def run_dsr(hub, kind: str, email: str, out: Path | str | None = None) -> str:
             if kind == "export":
                 result = adapter.export(subject)
                 exported[system] = result.pop("data")
+                copies.export(system, result, exported[system])
             elif system == "zendesk":
                 result = adapter.erase(subject, config.retention, f"dsr:{request.id}:{system}",
                                        progress=steps.get(system),
                                        checkpoint=_checkpoint(hub, request.id, steps, system))
+                copies.erase(system, result, f"dsr:{request.id}:{system}")
             else:
                 result = adapter.erase(subject, config.retention, f"dsr:{request.id}:{system}")
+                copies.erase(system, result, f"dsr:{request.id}:{system}")
             if kind == "erase":
                 subject.ids[system] = _ids_in(result)
             steps[system] = {"status": "done", **result}
@@ -163,7 +175,7 @@ def run_dsr(hub, kind: str, email: str, out: Path | str | None = None) -> str:
                                        else f"{type(exc).__name__}: {exc}")[:300]}
             outcome = "failed"
             log.warning("dsr %s: %s %s failed: %s", request.id, kind, system, steps[system]["error"])
-        steps["_subject"] = {"customer_id": subject.customer_id, "ids": subject.ids}
+        steps["_subject"] = {"customer_id": subject.customer_id, "ids": subject.ids, "comments": subject.comments}
         with hub.db.session() as session:
             session.get(DsrRequest, request.id).steps = dumps(steps)
             _audit(hub, session, f"dsr.{kind}", f"dsr:{request.id}:{system}", outcome,

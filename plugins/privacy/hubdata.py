@@ -81,6 +81,14 @@ def erase(session, subject: Subject, request_id: str, rules) -> dict:
         .values(payload=marker, status="dead", last_error=f"cancelled by erasure request {request_id}")).rowcount
     erased["outbox_payloads"] = session.execute(update(OutboxAction).where(
         _mentions(OutboxAction.payload, needles)).values(payload=marker)).rowcount
+    if subject.comments:
+        # The hub's writes of copies of the subject's comments on tickets of others carry their words but not their
+        # email. Pending ones are left as they are: the CRM step cancelled them, or they belong to a retained ticket.
+        keys = [f"sync:{system}:comment:{canonical_id}" for canonical_id in subject.comments
+                for system in ("zendesk", "salesforce", "hubspot")]
+        erased["comment_copy_payloads"] = session.execute(update(OutboxAction).where(
+            OutboxAction.key.in_(keys), OutboxAction.status != "pending", OutboxAction.payload != marker)
+            .values(payload=marker)).rowcount
     erased["dead_letter_reasons"] = session.execute(update(DeadLetter).where(
         _mentions(DeadLetter.reason, needles)).values(reason=f"(erased by request {request_id})")).rowcount
     erased["plugin_state"] = session.execute(delete(PluginState).where(or_(

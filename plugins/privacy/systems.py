@@ -25,6 +25,8 @@ class Subject:
     ids: dict = field(default_factory=dict)  # system -> ids found there
     # system -> native ids of tickets the hub's sync engine linked to tickets about the subject
     linked: dict = field(default_factory=dict)
+    # canonical ids of the subject's comments on other customers' tickets, as the hub's sync knows them
+    comments: list = field(default_factory=list)
 
 
 def retained_by(rules: list[RetentionRule], system: str, records: str, record: dict) -> RetentionRule | None:

@@ -212,7 +212,7 @@ def test_export_then_erase_through_the_cli(hub, config_dir, tmp_path, sandbox):
     assert planted["hs_ticket_note"] in {n["id"] for t in exported["hubspot"]["tickets"] for n in t["notes"]}
     assert [n["id"] for n in exported["hubspot"]["contact_notes"]] == [planted["hs_contact_note"]]
     assert report["systems"]["hubspot"]["exported"] == {"contacts": 1, "tickets": len(associated) + 1,
-                                                        "ticket_notes": 1, "contact_notes": 1}
+                                                        "ticket_notes": 1, "contact_notes": 1, "comment_copies": 0}
     # Salesforce: the web-to-case Case (no Contact) and its comment are the subject's too.
     web = next(c for c in exported["salesforce"]["cases"] if c["Id"] == planted["sf_web_case"])
     assert [c["CommentBody"] for c in web["comments"]] == ["my address is"]

@@ -37,3 +37,30 @@ def test_hub_erasure_and_consent_gate_on_postgresql(make_hub, pg_url):
     with pytest.raises(ActionRefused, match="never consented"), hub.db.session() as session:
         EventContext(hub, session).emit("core_banking", "send_notification", {
             "customer_id": "CUST-0007", "template": "marketing_x", "channel": "email", "message": "m"}, key="m1")
+
+
+def test_the_subjects_comments_on_others_tickets_are_scrubbed_with_their_links_kept_on_postgresql(make_hub, pg_url):
+    from hub.sync.links import Links
+    from plugins.privacy import hubtables
+    hub = make_hub({"plugins": {"privacy": {}}, "database_url": pg_url})
+    email = "sam@example.org"
+    with hub.db.session() as session:
+        links = Links(session)
+        links.create_record("ticket", "zendesk-900", "zendesk", {"requester": {"email": "olga@example.org"}}, {})
+        links.create_record("ticket", "zendesk-901", "zendesk", {"requester": {"email": email}}, {})
+        for canonical_id, ticket in (("zendesk-7001", "zendesk-900"), ("zendesk-7002", "zendesk-901")):
+            links.create_record("comment", canonical_id, "zendesk", {
+                "id": canonical_id, "ticket_id": ticket, "body": "call me", "author_email": email}, {})
+            links.ensure("comment", canonical_id, "salesforce", f"00a{canonical_id[-4:]}")
+    subject = Subject(email)
+    with hub.db.session() as session:
+        subject.comments = hubtables.subject_comments(session, email, None)
+        assert subject.comments == ["zendesk-7001"]  # the comment on their own ticket goes with the ticket
+        result = hubdata.erase(session, subject, "req1", [])
+    assert result["erased"]["sync_comments_scrubbed"] == 1
+    with hub.db.session() as session:
+        links = Links(session)
+        assert json.loads(links.record("comment", "zendesk-7001").data)["body"] == hubtables.REDACTED_COMMENT
+        assert links.native_ids("comment", "zendesk-7001") == {"salesforce": "00a7001"}
+        assert links.record("comment", "zendesk-7002") is None and links.record("ticket", "zendesk-901") is None
+        assert links.native_ids("comment", "zendesk-7002") == {}
