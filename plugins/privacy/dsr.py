@@ -97,7 +97,7 @@ def record_request(hub, kind: str, email: str, actor: str = ACTOR) -> DsrRequest
 def _subject(hub, email: str, steps: dict) -> Subject:
     known = steps.get("_subject") or {}
     subject = Subject(email=email, customer_id=known.get("customer_id"), ids=dict(known.get("ids") or {}),
-                      comments=list(known.get("comments") or []))
+                      records=dict(known.get("records") or {}), comments=list(known.get("comments") or []))
     if not subject.customer_id and "core_banking" in hub.connectors:
         found = hub.connectors["core_banking"].find_customer_by_email(email)
         subject.customer_id = found["id"] if found else None
@@ -136,6 +136,23 @@ def _ids_in(result: dict) -> list[str]:
     return ids
 
 
+# The adapters' report groups -> the sync engine's object of those records.
+OBJECTS = {"users": "customer", "contacts": "customer", "tickets": "ticket", "cases": "ticket", "notes": "comment"}
+
+
+def _records_in(result: dict) -> dict[str, list[str]]:
+    """The sync's object -> native ids of the records a system's erasure step erased or kept as the subject's
+    (another customer's tickets and the copies of the subject's comments on them are not among them)."""
+    found: dict[str, list[str]] = {}
+    erased = result.get("erased") if isinstance(result.get("erased"), dict) else {}
+    groups = [(name, value) for name, value in erased.items()]
+    groups += [(kept.get("records"), kept.get("ids")) for kept in result.get("kept") or [] if isinstance(kept, dict)]
+    for name, ids in groups:
+        if name in OBJECTS and isinstance(ids, list):
+            found.setdefault(OBJECTS[name], []).extend(str(i) for i in ids if isinstance(i, (str, int)))
+    return {object: list(dict.fromkeys(ids)) for object, ids in found.items()}
+
+
 def run_dsr(hub, kind: str, email: str, out: Path | str | None = None) -> str:
     """Run (or resume) an export or erasure for ``email``; returns the printed report and saves it."""
     request = record_request(hub, kind, email)
@@ -167,6 +184,7 @@ def run_dsr(hub, kind: str, email: str, out: Path | str | None = None) -> str:
                 copies.erase(system, result, f"dsr:{request.id}:{system}")
             if kind == "erase":
                 subject.ids[system] = _ids_in(result)
+                subject.records[system] = _records_in(result)
             steps[system] = {"status": "done", **result}
             outcome = "ok"
         except Exception as exc:  # one system failing must not stop the others; the step is retried next run
@@ -175,7 +193,8 @@ def run_dsr(hub, kind: str, email: str, out: Path | str | None = None) -> str:
                                        else f"{type(exc).__name__}: {exc}")[:300]}
             outcome = "failed"
             log.warning("dsr %s: %s %s failed: %s", request.id, kind, system, steps[system]["error"])
-        steps["_subject"] = {"customer_id": subject.customer_id, "ids": subject.ids, "comments": subject.comments}
+        steps["_subject"] = {"customer_id": subject.customer_id, "ids": subject.ids, "records": subject.records,
+                             "comments": subject.comments}
         with hub.db.session() as session:
             session.get(DsrRequest, request.id).steps = dumps(steps)
             _audit(hub, session, f"dsr.{kind}", f"dsr:{request.id}:{system}", outcome,

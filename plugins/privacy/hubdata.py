@@ -47,7 +47,9 @@ def _col(name: str):
 
 
 def export(session, subject: Subject) -> dict:
+    """The subject's rows; ``mentioned_in`` lists the sync's records of others that only mention them."""
     needles = _needles(subject)
+    found = hubtables.classify(session, subject.email, subject.customer_id)
     inbox = session.execute(select(InboxEvent).where(_mentions(InboxEvent.payload, needles))).scalars().all()
     outbox = session.execute(select(OutboxAction).where(_mentions(OutboxAction.payload, needles))).scalars().all()
     state = session.execute(select(PluginState).where(or_(
@@ -64,13 +66,18 @@ def export(session, subject: Subject) -> dict:
         "consents": [{"purpose": c.purpose, "granted": c.granted, "text_version": c.text_version,
                       "channel": c.channel, "at": clock.isoformat(c.at)} for c in consents],
         "identity_checks": [dict(r) for r in _challenges(session, subject.customer_id)],
-        **hubtables.export(session, subject, needles),
+        **hubtables.export(session, subject, found),
     }
-    return {"found": any(data.values()), "data": data, "exported": {k: len(v) for k, v in data.items()}}
+    return {"found": any(data.values()), "data": data, "exported": {k: len(v) for k, v in data.items()},
+            "mentioned_in": hubtables.mentioned_in(session, subject, found)}
 
 
 def erase(session, subject: Subject, request_id: str, rules) -> dict:
+    """Erases the subject's rows; the sync's records of others that only mention them are kept and listed
+    (``mentioned_in``) for the controller to review."""
     needles = _needles(subject)
+    found = hubtables.classify(session, subject.email, subject.customer_id)
+    mentioned = hubtables.mentioned_in(session, subject, found)
     marker = dumps({"erased": True, "dsr": request_id})
     erased: dict[str, int] = {}
     erased["inbox_payloads"] = session.execute(update(InboxEvent).where(
@@ -103,6 +110,6 @@ def erase(session, subject: Subject, request_id: str, rules) -> dict:
                 target = sql_table(name, _col("customer_id"))
                 erased[name] = session.execute(delete(target).where(
                     target.c.customer_id == subject.customer_id)).rowcount
-    erased.update(hubtables.erase(session, subject, needles))
+    erased.update(hubtables.erase(session, subject, found))
     kept = [{"records": r.records, "count": None, "reason": r.reason} for r in rules if r.system == "hub"]
-    return {"found": any(erased.values()), "erased": erased, "kept": kept}
+    return {"found": any(erased.values()), "erased": erased, "kept": kept, "mentioned_in": mentioned}

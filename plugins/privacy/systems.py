@@ -23,6 +23,9 @@ class Subject:
     email: str
     customer_id: str | None = None  # the bank's customer id, the hub's external id for people
     ids: dict = field(default_factory=dict)  # system -> ids found there
+    # system -> the sync's object (customer, ticket, comment) -> native ids of the subject's records there that an
+    # erasure step erased or kept; ``ids`` has no object type
+    records: dict = field(default_factory=dict)
     # system -> native ids of tickets the hub's sync engine linked to tickets about the subject
     linked: dict = field(default_factory=dict)
     # canonical ids of the subject's comments on other customers' tickets, as the hub's sync knows them

@@ -209,7 +209,7 @@ def test_the_hub_step_scrubs_the_subjects_comments_and_keeps_their_links(hub):
     subject = Subject(EMAIL, ids={"zendesk": ["7001"]})  # an id of the subject's that a comment link shares
     with hub.db.session() as session:
         subject.comments = hubtables.subject_comments(session, EMAIL, None)
-        erased = hubtables.erase(session, subject, [EMAIL])
+        erased = hubtables.erase(session, subject)
     assert erased["sync_comments_scrubbed"] == 1 and erased["sync_records"] == 0
     with hub.db.session() as session:
         links = Links(session)
@@ -221,4 +221,4 @@ def test_the_hub_step_scrubs_the_subjects_comments_and_keeps_their_links(hub):
     assert EMAIL not in mine.data and "07700" not in mine.data and mine.version == 2
     assert OTHER in theirs.data and "07700" in theirs.data
     with hub.db.session() as session:  # idempotent
-        assert hubtables.erase(session, subject, [EMAIL])["sync_comments_scrubbed"] == 0
+        assert hubtables.erase(session, subject)["sync_comments_scrubbed"] == 0

@@ -64,3 +64,32 @@ def test_the_subjects_comments_on_others_tickets_are_scrubbed_with_their_links_k
         assert links.native_ids("comment", "zendesk-7001") == {"salesforce": "00a7001"}
         assert links.record("comment", "zendesk-7002") is None and links.record("ticket", "zendesk-901") is None
         assert links.native_ids("comment", "zendesk-7002") == {}
+
+
+def test_a_ticket_of_another_customer_that_mentions_the_subject_is_kept_and_listed_on_postgresql(make_hub, pg_url):
+    from hub.sync.links import Links
+    from plugins.privacy import hubtables
+    hub = make_hub({"plugins": {"privacy": {}}, "database_url": pg_url})
+    email = "ada@example.org"
+    with hub.db.session() as session:
+        links = Links(session)
+        links.create_record("customer", "CUST-0007", "core_banking", {"email": email, "external_id": "CUST-0007"}, {})
+        links.ensure("customer", "CUST-0007", "hubspot", "51")
+        links.create_record("ticket", "zendesk-1", "zendesk", {"requester": {"email": "ADA@example.org"}}, {})
+        links.ensure("ticket", "zendesk-1", "zendesk", "1")
+        links.create_record("ticket", "zendesk-3", "zendesk", {
+            "description": f"my colleague {email} also saw this", "requester": {"email": "bob@example.org"}}, {})
+        for system, native_id in (("zendesk", "3"), ("salesforce", "500C"), ("hubspot", "51")):
+            links.ensure("ticket", "zendesk-3", system, native_id)
+    subject = Subject(email, "CUST-0007", records={"hubspot": {"customer": ["51"]}})
+    with hub.db.session() as session:
+        assert hubtables.linked_tickets(session, email, "CUST-0007") == {"zendesk": ["1"]}
+        result = hubdata.erase(session, subject, "req1", [])
+    assert result["mentioned_in"] == [{"object": "ticket", "canonical_id": "zendesk-3", "systems": {
+        "zendesk": "3", "salesforce": "500C", "hubspot": "51"}}]
+    assert result["erased"]["sync_records"] == 2 and result["erased"]["sync_links"] == 2
+    with hub.db.session() as session:
+        links = Links(session)
+        assert links.record("customer", "CUST-0007") is None and links.record("ticket", "zendesk-1") is None
+        assert email in links.record("ticket", "zendesk-3").data
+        assert links.native_ids("ticket", "zendesk-3") == {"zendesk": "3", "salesforce": "500C", "hubspot": "51"}
