@@ -193,7 +193,41 @@ def _mask_plain(text: str, keep_bin: bool) -> str:
             if index >= count - 4 or (keep_bin and index < 6):
                 continue
             chars[pos] = "*"
-    return "".join(chars)
+    spans = [(chain.start(), chain.end()) for chain in _CHAIN.finditer(text)
+             if any(chain.start() <= m.start < chain.end() for m in matches)]
+    return _mask_leftovers("".join(chars), spans)
+
+
+def _card_like(digits: str) -> bool:
+    """The wider test a reader (or a scanner) applies: 13–19 digits in any issuer range, whatever the length the
+    issuer uses, passing Luhn."""
+    return (MIN_LEN <= len(digits) <= MAX_LEN and luhn.is_valid(digits)
+            and any(low <= int(digits[:width]) <= high for low, high, width, _, _ in _IIN_RANGES))
+
+
+def _mask_leftovers(text: str, spans: list[tuple[int, int]]) -> str:
+    """What is left of a number a card number was masked in must not read as a card number itself: the kept last
+    four joined with the digits after them (``FR** **** **** 4118 0694 0148 680``), or the rest of a longer chain,
+    can pass Luhn in an issuer range. Such a stretch is masked whole, until none is left."""
+    for _ in range(MAX_LEN):  # each round masks digits, so this ends; a chain never needs more rounds
+        chars, changed = list(text), False
+        for low, high in spans:
+            for chain in _CHAIN.finditer(text, low, high):
+                groups = _groups(text, chain.start(), chain.end())
+                for i in range(len(groups)):
+                    positions: list[int] = []
+                    for group in groups[i:]:
+                        positions = positions + group
+                        if len(positions) > MAX_LEN:
+                            break
+                        if _card_like(_ascii(text, positions)):
+                            for pos in positions:
+                                chars[pos] = "*"
+                            changed = True
+        if not changed:
+            return text
+        text = "".join(chars)
+    return text
 
 
 def mask_digits(digits: str, keep_bin: bool = False) -> str:

@@ -214,3 +214,37 @@ def test_random_long_numbers_outside_issuer_ranges_survive():
         first = rng.choice("1789")
         number = first + "".join(rng.choice("0123456789") for _ in range(rng.randint(12, 18)))
         assert mask_text(number) == number
+
+
+def _card_like_runs(text: str) -> list[str]:
+    """Runs of digits joined by single spaces, dashes or dots that read as a card number to a wider eye than the
+    detector's: 13–19 digits, Luhn-valid, in any issuer range whatever length that issuer uses."""
+    found = []
+    for run in re.finditer(r"\d(?:[ .\-]?\d)*", text):
+        digits = re.sub(r"\D", "", run.group(0))
+        if 13 <= len(digits) <= 19 and luhn.is_valid(digits) and any(
+                first <= int(digits[:len(str(first))]) <= last for first, last, _ in IIN_RANGES):
+            found.append(digits)
+    return found
+
+
+def test_what_is_left_of_a_masked_number_does_not_read_as_a_card():
+    # Found in the 100,000-ticket run: a Diners-range stretch at the head of an IBAN-like reference was masked to
+    # its last four, and those four with the digits after them made a Luhn-valid 15-digit run starting with 4.
+    text = "payment ref FR39 0081 1436 4118 0694 0148 680 and the app shows an error"
+    assert _card_like_runs("4118 0694 0148 680") == ["411806940148680"]
+    for keep_bin in (False, True):
+        masked = mask_text(text, keep_bin=keep_bin)
+        assert masked != text and _card_like_runs(masked) == []
+    assert mask_text("card 4111 1111 1111 1111 thanks") == "card **** **** **** 1111 thanks"  # last four kept
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(number=pans(), before=st.lists(st.text("0123456789", min_size=1, max_size=5), max_size=4),
+       after=st.lists(st.text("0123456789", min_size=1, max_size=5), max_size=4),
+       sep=st.sampled_from([" ", "-", "."]), keep_bin=st.booleans())
+def test_a_masked_chain_never_leaves_a_card_like_run(number, before, after, sep, keep_bin):
+    text = "ref " + sep.join(before + [number] + after) + " end"
+    masked = mask_text(text, keep_bin=keep_bin)
+    if masked != text:  # something was masked: nothing of that number may still read as a card
+        assert _card_like_runs(masked) == []
