@@ -97,7 +97,8 @@ def record_request(hub, kind: str, email: str, actor: str = ACTOR) -> DsrRequest
 def _subject(hub, email: str, steps: dict) -> Subject:
     known = steps.get("_subject") or {}
     subject = Subject(email=email, customer_id=known.get("customer_id"), ids=dict(known.get("ids") or {}),
-                      records=dict(known.get("records") or {}), comments=list(known.get("comments") or []))
+                      records=dict(known.get("records") or {}), comments=list(known.get("comments") or []),
+                      retained=dict(known.get("retained") or {}))
     if not subject.customer_id and "core_banking" in hub.connectors:
         found = hub.connectors["core_banking"].find_customer_by_email(email)
         subject.customer_id = found["id"] if found else None
@@ -153,6 +154,18 @@ def _records_in(result: dict) -> dict[str, list[str]]:
     return {object: list(dict.fromkeys(ids)) for object, ids in found.items()}
 
 
+def _retained_in(result: dict) -> dict[str, dict[str, str]]:
+    """The sync's object -> native id -> reason of the records a system's erasure step kept as the subject's (by a
+    retention rule, or kept with those: their requester, contact, notes)."""
+    found: dict[str, dict[str, str]] = {}
+    for kept in result.get("kept") or []:
+        if isinstance(kept, dict) and kept.get("records") in OBJECTS and isinstance(kept.get("ids"), list):
+            for native_id in kept["ids"]:
+                if isinstance(native_id, (str, int)):
+                    found.setdefault(OBJECTS[kept["records"]], {}).setdefault(str(native_id), kept.get("reason"))
+    return found
+
+
 def run_dsr(hub, kind: str, email: str, out: Path | str | None = None) -> str:
     """Run (or resume) an export or erasure for ``email``; returns the printed report and saves it."""
     request = record_request(hub, kind, email)
@@ -185,6 +198,7 @@ def run_dsr(hub, kind: str, email: str, out: Path | str | None = None) -> str:
             if kind == "erase":
                 subject.ids[system] = _ids_in(result)
                 subject.records[system] = _records_in(result)
+                subject.retained[system] = _retained_in(result)
             steps[system] = {"status": "done", **result}
             outcome = "ok"
         except Exception as exc:  # one system failing must not stop the others; the step is retried next run
@@ -194,7 +208,7 @@ def run_dsr(hub, kind: str, email: str, out: Path | str | None = None) -> str:
             outcome = "failed"
             log.warning("dsr %s: %s %s failed: %s", request.id, kind, system, steps[system]["error"])
         steps["_subject"] = {"customer_id": subject.customer_id, "ids": subject.ids, "records": subject.records,
-                             "comments": subject.comments}
+                             "comments": subject.comments, "retained": subject.retained}
         with hub.db.session() as session:
             session.get(DsrRequest, request.id).steps = dumps(steps)
             _audit(hub, session, f"dsr.{kind}", f"dsr:{request.id}:{system}", outcome,

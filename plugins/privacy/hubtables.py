@@ -119,6 +119,7 @@ class Found:
     own: set = field(default_factory=set)  # theirs: deleted by an erasure
     written: set = field(default_factory=set)  # their comments on tickets of others: scrubbed by an erasure
     mentioned: list = field(default_factory=list)  # another's records naming them: kept, listed for review
+    ticket_of: dict = field(default_factory=dict)  # canonical id of each comment in ``own`` -> its ticket's
 
 
 def classify(session, email: str, customer_id: str | None) -> Found:
@@ -143,8 +144,10 @@ def classify(session, email: str, customer_id: str | None) -> Found:
     for chunk in _chunks(tickets):  # every comment on the subject's tickets, whoever wrote it
         for row in session.execute(select(records.c.canonical_id, records.c.data).where(
                 records.c.object == "comment", or_(*[records.c.data.ilike(f"%{json.dumps(t)}%") for t in chunk]))):
-            if str(_data(row.data).get("ticket_id")) in wanted:
+            ticket_id = str(_data(row.data).get("ticket_id"))
+            if ticket_id in wanted:
                 found.own.add(("comment", str(row.canonical_id)))
+                found.ticket_of[str(row.canonical_id)] = ticket_id
     for key, data in candidates.items():
         if key in found.own:
             continue
@@ -165,6 +168,37 @@ def _native_keys(subject) -> set[tuple[str, str, str]]:
     if subject.customer_id:
         keys.add(("customer", "core_banking", str(subject.customer_id)))
     return keys
+
+
+def _retained_natives(subject) -> dict[tuple[str, str, str], str]:
+    """``(object, system, native_id)`` -> reason of the subject's records a system step kept (``Subject.retained``)."""
+    return {(object, system, str(native_id)): reason
+            for system, by_object in (getattr(subject, "retained", None) or {}).items()
+            for object, ids in (by_object or {}).items() for native_id, reason in (ids or {}).items()}
+
+
+def retained(session, subject, found: Found | None = None) -> dict[tuple[str, str], str]:
+    """The subject's canonical records an erasure keeps, ``(object, canonical_id)`` -> reason: a customer or ticket
+    linked to a record a system step kept (a ticket kept by a retention rule, the person kept with it), and every
+    comment on such a ticket. The sync keeps knowing them, so a later pass never takes them for new records."""
+    found = found or classify(session, subject.email, subject.customer_id)
+    natives, links = _retained_natives(subject), _table(session, "sync_links")
+    if not natives or links is None:
+        return {}
+    candidates = sorted(key for key in found.own if key[0] in UNTYPED_OBJECTS)
+    kept: dict[tuple[str, str], str] = {}
+    for chunk in _chunks(candidates):
+        for row in session.execute(select(links.c.object, links.c.canonical_id, links.c.system, links.c.native_id)
+                                   .where(tuple_(links.c.object, links.c.canonical_id).in_(chunk),
+                                          links.c.native_id.is_not(None))
+                                   .order_by(links.c.system)):
+            reason = natives.get((row.object, row.system, str(row.native_id)))
+            if reason is not None:
+                kept.setdefault((row.object, str(row.canonical_id)), f"{row.system}: {reason}")
+    for comment, ticket in found.ticket_of.items():
+        if ("ticket", ticket) in kept and ("comment", comment) in found.own:
+            kept[("comment", comment)] = kept[("ticket", ticket)]
+    return kept
 
 
 def _linked(links, keys, natives):
@@ -238,16 +272,21 @@ def export(session, subject, found: Found | None = None) -> dict[str, list[dict]
     return data
 
 
-def erase(session, subject, found: Found | None = None) -> dict[str, int]:
+def erase(session, subject, found: Found | None = None, kept: dict | None = None) -> dict[str, int]:
     """The subject's canonical records, their links and failures are deleted — except their comments on tickets of
-    others, scrubbed with their links kept; analytics rows keep their counts, lose the person. Records that only
-    mention the subject are kept (``mentioned_in`` lists them)."""
+    others, scrubbed with their links kept, and the records ``kept`` (``retained``: those of records a system keeps
+    by a retention rule), kept with their links to the records the systems kept; analytics rows keep their counts,
+    lose the person. Records that only mention the subject are kept (``mentioned_in`` lists them)."""
     found = found or classify(session, subject.email, subject.customer_id)
+    kept = retained(session, subject, found) if kept is None else kept
     own, scrubbed = _theirs(found, subject)
+    own -= set(kept)
     erased: dict[str, int] = {}
     if scrubbed:
         erased["sync_comments_scrubbed"] = scrub_comments(session, sorted(c for _, c in scrubbed))
-    natives = _native_keys(subject)
+    # The links of the records the systems kept stay; a kept canonical record loses only its links to records a
+    # system erased (a sync pass would otherwise read their deletion as the kept record's).
+    natives = _native_keys(subject) - set(_retained_natives(subject))
     records, links = _table(session, "sync_records"), _table(session, "sync_links")
     if links is not None:
         which = _linked(links, own, natives)

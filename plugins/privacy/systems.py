@@ -30,6 +30,9 @@ class Subject:
     linked: dict = field(default_factory=dict)
     # canonical ids of the subject's comments on other customers' tickets, as the hub's sync knows them
     comments: list = field(default_factory=list)
+    # system -> the sync's object -> native id -> reason: the subject's records there that an erasure step kept by a
+    # retention rule (and the people kept with them); the hub keeps its records and links of them too
+    retained: dict = field(default_factory=dict)
 
 
 def retained_by(rules: list[RetentionRule], system: str, records: str, record: dict) -> RetentionRule | None:

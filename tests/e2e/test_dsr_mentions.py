@@ -8,7 +8,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlalchemy import select
 
+from hub.db import OutboxAction
 from tests.e2e.sync_support import (  # noqa: F401  (running, url: fixtures)
     TICKET_FIELDS, connectors_for, converge, hs_tickets, running, sf_query, url, zd_create, zd_tickets,
 )
@@ -26,6 +28,15 @@ def hub(make_hub, url):
     hub.connectors["zendesk"].execute("ensure_ticket_fields", {"fields": TICKET_FIELDS}, "fields")
     run_pass(hub)  # first pass: cursors start from now
     return hub
+
+
+def records_of(listed: list[dict]) -> list[dict]:
+    return [m for m in listed if "canonical_id" in m]
+
+
+def rows_of(listed: list[dict]) -> set:
+    return {(m["object"], m.get("system") or m.get("source"), m.get("operation") or m.get("type"))
+            for m in listed if "canonical_id" not in m}
 
 
 def everywhere(url: str) -> dict:
@@ -52,15 +63,27 @@ def test_another_customers_ticket_mentioning_the_subject_stays_everywhere_and_is
     mentioned = [{"object": "ticket", "canonical_id": canonical,
                   "systems": {"zendesk": zd_id, "salesforce": case_id, "hubspot": hs_id}}]
 
+    # The hub's own rows about the other customer's ticket (the sync's event of it, its writes to the CRMs) only
+    # mention the subject too: listed, left as they are.
+    rows = {("inbox_event", "sync", "ticket.created"), ("outbox_action", "hubspot", "upsert_ticket"),
+            ("outbox_action", "salesforce", "upsert_case")}
+
     exported = json.loads(run_dsr(hub, "export", SUBJECT, tmp_path / "export.json"))
-    assert exported["systems"]["hub"]["mentioned_in"] == mentioned
+    assert records_of(exported["systems"]["hub"]["mentioned_in"]) == mentioned
+    assert rows_of(exported["systems"]["hub"]["mentioned_in"]) == rows
     assert before["Transfer failed"][1] not in json.dumps(exported["systems"]["salesforce"])
     data = json.loads((tmp_path / "export.json").read_text())["data"]["hub"]
     assert canonical not in {r["canonical_id"] for r in data["sync_records"]}
 
     report = json.loads(run_dsr(hub, "erase", SUBJECT, None))
     assert report["status"] == "completed"
-    assert report["systems"]["hub"]["mentioned_in"] == mentioned
+    assert records_of(report["systems"]["hub"]["mentioned_in"]) == mentioned
+    assert rows_of(report["systems"]["hub"]["mentioned_in"]) == rows
+    with hub.db.session() as session:
+        writes = {r.key: r.payload for r in session.execute(select(OutboxAction)).scalars()}
+    assert all(MENTION in writes[f"sync:{s}:ticket:{canonical}:v1:{op}"] for s, op in (
+        ("hubspot", "upsert_ticket"), ("salesforce", "upsert_case")))
+    assert not any(SUBJECT in payload for key, payload in writes.items() if f":{canonical}:" not in key)
     # The subject's own ticket is gone from every system; the other customer's ticket and its copies stay.
     after = everywhere(url)
     assert after == {"Card declined": (None, None, None), "Transfer failed": before["Transfer failed"]}

@@ -148,13 +148,20 @@ def test_erase_resumes_after_a_failure_and_keeps_others_data(hub, fakes):
     assert "dsr.erase.partial" in actions
 
 
-def test_pending_actions_for_the_subject_are_cancelled(hub, fakes):
+def test_pending_actions_for_the_subject_are_cancelled_others_mentioning_them_are_left(hub, fakes):
     with hub.db.session() as session:
-        EventContext(hub, session).emit("zendesk", "add_comment", {"body": f"mail {EMAIL}"}, key="note-1")
-    run_dsr(hub, "erase", EMAIL, None)
+        ctx = EventContext(hub, session)
+        ctx.emit("notify", "send_email", {"to": EMAIL, "subject": "Your card", "body": "blocked"}, key="mail-1")
+        ctx.emit("zendesk", "add_comment", {"ticket_id": 9, "body": f"mail {EMAIL}"}, key="note-1")
+    report = json.loads(run_dsr(hub, "erase", EMAIL, None))
     with hub.db.session() as session:
-        row = session.execute(select(OutboxAction).where(OutboxAction.key == "note-1")).scalar_one()
-    assert row.status == "dead" and EMAIL not in row.payload
+        rows = {r.key: r for r in session.execute(select(OutboxAction)).scalars()}
+    assert rows["mail-1"].status == "dead" and EMAIL not in rows["mail-1"].payload
+    # Another ticket's comment that only names the subject is not theirs: left, and listed for review.
+    assert rows["note-1"].status == "pending" and EMAIL in rows["note-1"].payload
+    assert report["systems"]["hub"]["mentioned_in"] == [{"object": "outbox_action", "id": rows["note-1"].id,
+                                                         "system": "zendesk", "operation": "add_comment",
+                                                         "status": "pending"}]
 
 
 def test_deadline_job_warns_at_day_21_and_escalates_at_day_28(hub, now):
