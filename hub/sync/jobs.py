@@ -5,7 +5,6 @@ immediate poll of its system, and results of the hub's own writes complete the l
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from datetime import timedelta
 
@@ -16,7 +15,7 @@ from hub import clock
 from hub.db import SchedulerLock
 from hub.sync import echo
 from hub.sync.links import Links, PageCache
-from hub.sync.push import ORIGIN
+from hub.sync.push import ORIGIN, parse_key
 
 log = logging.getLogger(__name__)
 WEBHOOK_SOURCES = ("zendesk", "hubspot", "salesforce")
@@ -146,24 +145,11 @@ def on_webhook_event(event, ctx) -> None:
     sa_event.listen(session, "after_commit", after_commit, once=True)
 
 
-def _parse_key(key: str) -> tuple[str, str, str, str] | None:
-    """``sync:<system>:<object>:<canonical id>:v<n>:<op>`` or ``sync:<system>:comment:<id>`` → parts."""
-    if not key.startswith("sync:"):
-        return None
-    _, system, object, rest = key.split(":", 3)
-    if object == "comment":
-        return system, object, rest, ""
-    found = re.match(r"(?P<id>.+?):v(?P<tail>\d+:[a-z_]+(?::.*)?)$", rest)
-    if found:
-        return system, object, found["id"], found["tail"]
-    return system, object, rest.rsplit(":", 1)[0], ""  # <id>:delete
-
-
 def on_action_done(action, result: dict, ctx) -> None:
     """The vendor's id and ``updated_at`` of the hub's own write complete the link (and its echo stamp)."""
     if action.origin != ORIGIN or not isinstance(result, dict) or result.get("superseded"):
         return
-    parts = _parse_key(action.key)
+    parts = parse_key(action.key)
     if parts is None:
         return
     system, object, canonical_id, _ = parts
@@ -206,7 +192,7 @@ def _links(ctx) -> Links:
     canonical: dict[str, set[str]] = {}
     natives: dict[tuple[str, str], set[str]] = {}
     for done, result in batch:
-        parts = _parse_key(done.key) if done.origin == ORIGIN else None
+        parts = parse_key(done.key) if done.origin == ORIGIN else None
         if parts is None or not isinstance(result, dict):
             continue
         system, object, canonical_id, _ = parts

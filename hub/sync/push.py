@@ -9,6 +9,7 @@ A write whose expected result the system already reports is not sent at all.
 from __future__ import annotations
 
 import hashlib
+import re
 import logging
 
 from sqlalchemy import or_, update
@@ -33,6 +34,19 @@ def marker(key: str) -> str:
 
 def order_key(system: str, object: str, canonical_id: str) -> str:
     return f"sync:{system}:{object}:{canonical_id}"
+
+
+def parse_key(key: str) -> tuple[str, str, str, str] | None:
+    """``sync:<system>:<object>:<canonical id>:v<n>:<op>`` or ``sync:<system>:comment:<id>`` → parts."""
+    if not key.startswith("sync:"):
+        return None
+    _, system, object, rest = key.split(":", 3)
+    if object == "comment":
+        return system, object, rest, ""
+    found = re.match(r"(?P<id>.+?):v(?P<tail>\d+:[a-z_]+(?::.*)?)$", rest)
+    if found:
+        return system, object, found["id"], found["tail"]
+    return system, object, rest.rsplit(":", 1)[0], ""  # <id>:delete
 
 
 class Pusher:

@@ -112,9 +112,9 @@ def _payload(text):
 
 def _sync_record(key: str) -> tuple[str, str] | None:
     """``(object, canonical_id)`` a sync write's outbox key names, or None."""
-    from hub.sync.jobs import _parse_key
+    from hub.sync.push import parse_key
     try:
-        parts = _parse_key(key or "")
+        parts = parse_key(key or "")
     except ValueError:
         return None
     return (parts[1], parts[2]) if parts else None

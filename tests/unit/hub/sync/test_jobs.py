@@ -9,7 +9,8 @@ import time
 import pytest
 
 from hub.pipeline import Event, EventContext
-from hub.sync.jobs import Poller, _parse_key, on_webhook_event, poll_job, poller
+from hub.sync.jobs import Poller, on_webhook_event, poll_job, poller
+from hub.sync.push import parse_key
 
 pytestmark = pytest.mark.unit
 
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.unit
     ("categorisation:zendesk:12:cards", None),
 ])
 def test_outbox_keys_name_their_record(key, parts):
-    assert _parse_key(key) == parts
+    assert parse_key(key) == parts
 
 def wait_for(condition, seconds: float = 10.0) -> bool:
     """Waits for background work to finish (a bound on hanging, not an assertion on time)."""
