@@ -28,8 +28,8 @@ def connectors_for(url: str, systems=("zendesk", "salesforce", "hubspot")) -> di
     return {name: blocks[name] for name in systems}
 
 
-def make_sync_hub(make_hub, url: str, systems=("zendesk", "salesforce", "hubspot"), **workers):
-    overrides = {"connectors": connectors_for(url, systems), "plugins": {"sync": {}},
+def make_sync_hub(make_hub, url: str, systems=("zendesk", "salesforce", "hubspot"), plugins=None, **workers):
+    overrides = {"connectors": connectors_for(url, systems), "plugins": plugins or {"sync": {}},
                  "workers": {"max_attempts": 30, "backoff_base": 0.01, "backoff_cap": 0.2, **workers}}
     return make_hub(overrides)
 
@@ -55,10 +55,16 @@ def url(running):
 
 @pytest.fixture
 def hub(make_hub, url):
+    return started_sync_hub(make_hub, url)
+
+
+def started_sync_hub(make_hub, url: str, plugins=None):
+    """A hub syncing the sandbox (``plugins``: default only ``sync``) whose first pass has run: cursors start
+    from now, nothing floods."""
     from hub.sync import run_pass
-    hub = make_sync_hub(make_hub, url)
+    hub = make_sync_hub(make_hub, url, plugins=plugins)
     hub.connectors["zendesk"].execute("ensure_ticket_fields", {"fields": TICKET_FIELDS}, "fields")
-    run_pass(hub)  # first pass: cursors start from now, nothing floods
+    run_pass(hub)
     return hub
 
 

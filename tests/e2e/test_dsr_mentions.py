@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from hub.db import OutboxAction
 from tests.e2e.sync_support import (  # noqa: F401  (running, url: fixtures)
-    TICKET_FIELDS, connectors_for, converge, hs_tickets, running, sf_query, url, zd_create, zd_tickets,
+    started_sync_hub, converge, hs_tickets, running, sf_query, url, zd_create, zd_tickets,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -22,12 +22,7 @@ MENTION = f"My colleague {SUBJECT} also saw this: the transfer to my landlord fa
 
 @pytest.fixture
 def hub(make_hub, url):
-    from hub.sync import run_pass
-    hub = make_hub({"connectors": connectors_for(url), "plugins": {"sync": {}, "privacy": {}},
-                    "workers": {"max_attempts": 30, "backoff_base": 0.01, "backoff_cap": 0.2}})
-    hub.connectors["zendesk"].execute("ensure_ticket_fields", {"fields": TICKET_FIELDS}, "fields")
-    run_pass(hub)  # first pass: cursors start from now
-    return hub
+    return started_sync_hub(make_hub, url, plugins={"sync": {}, "privacy": {}})
 
 
 def records_of(listed: list[dict]) -> list[dict]:

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.e2e.sync_support import (  # noqa: F401  (running, url: fixtures)
-    TICKET_FIELDS, _call, connectors_for, converge, hs_notes, hs_tickets, running, sf_query, url, zd_comments,
+    started_sync_hub, _call, converge, hs_notes, hs_tickets, running, sf_query, url, zd_comments,
     zd_create,
 )
 
@@ -22,12 +22,7 @@ FRAUD = "compliance_fraud"
 
 @pytest.fixture
 def hub(make_hub, url):
-    from hub.sync import run_pass
-    hub = make_hub({"connectors": connectors_for(url), "plugins": {"sync": {}, "privacy": {}},
-                    "workers": {"max_attempts": 30, "backoff_base": 0.01, "backoff_cap": 0.2}})
-    hub.connectors["zendesk"].execute("ensure_ticket_fields", {"fields": TICKET_FIELDS}, "fields")
-    run_pass(hub)  # first pass: cursors start from now
-    return hub
+    return started_sync_hub(make_hub, url, plugins={"sync": {}, "privacy": {}})
 
 
 def zd_user(url: str, email: str, name: str) -> int:
