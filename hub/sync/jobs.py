@@ -155,11 +155,11 @@ def on_action_done(action, result: dict, ctx) -> None:
     system, object, canonical_id, _ = parts
     links = _links(ctx)
     if object == "comment":
-        native = result.get("comment_id") if "comment_id" in result else result.get("id")
+        native, parent_id = _comment_ids(result)
         link = links.by_canonical("comment", canonical_id, system)
         if link is not None and native and links.by_native("comment", system, str(native)) is None:
             links.set_native(link, native)
-        parent = links.by_native("ticket", system, str(result.get("id"))) if "comment_id" in result else None
+        parent = links.by_native("ticket", system, str(parent_id)) if parent_id is not None else None
         if parent is not None:
             echo.remember_write_result(parent, _stamp(result.get("updated_at")))
         return
@@ -173,6 +173,14 @@ def on_action_done(action, result: dict, ctx) -> None:
     link.updated_at = clock.now()
 
 
+def _comment_ids(result: dict) -> tuple:
+    """(the comment's native id, its ticket's native id or None) from a comment write's result: connectors that
+    answer with the ticket (``id``) name the comment as ``comment_id``."""
+    if "comment_id" in result:
+        return result.get("comment_id"), result.get("id")
+    return result.get("id"), None
+
+
 _BATCH_LINKS = "sync_done_links"
 
 
@@ -180,7 +188,7 @@ def _links(ctx) -> Links:
     """Link lookups for this result; with ``ctx.batch`` (the actions recorded together), the links of every
     sync action of the batch and of the ids their results name are read once, in a few queries."""
     links = Links(ctx.session)
-    batch = getattr(ctx, "batch", None)
+    batch = ctx.batch
     if batch is None:
         return links
     held = ctx.session.info.get(_BATCH_LINKS)
@@ -198,10 +206,10 @@ def _links(ctx) -> Links:
         system, object, canonical_id, _ = parts
         canonical.setdefault(object, set()).add(canonical_id)
         if object == "comment":
-            natives.setdefault(("comment", system), set()).add(
-                str(result.get("comment_id") if "comment_id" in result else result.get("id")))
-            if "comment_id" in result:
-                natives.setdefault(("ticket", system), set()).add(str(result.get("id")))
+            native, parent_id = _comment_ids(result)
+            natives.setdefault(("comment", system), set()).add(str(native))
+            if parent_id is not None:
+                natives.setdefault(("ticket", system), set()).add(str(parent_id))
         elif result.get("id"):
             natives.setdefault((object, system), set()).add(str(result["id"]))
     for object, ids in canonical.items():

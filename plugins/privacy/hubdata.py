@@ -55,7 +55,7 @@ class _Identity:
     """Whether a payload names the subject in one of its person fields (or one of their records by id)."""
 
     def __init__(self, subject: Subject, skip: set | None = None):
-        self.person = hubtables._Person(subject.email, subject.customer_id)
+        self.person = hubtables.Person(subject.email, subject.customer_id)
         typed = dict(subject.records or {})
         self.natives: dict[tuple[str, str], set] = {}
         for system, by_object in typed.items():
@@ -125,7 +125,7 @@ class _Rows:
     mention the subject."""
 
     def __init__(self, session, subject: Subject, found, kept: dict):
-        self.person = hubtables._Person(subject.email, subject.customer_id)
+        self.person = hubtables.Person(subject.email, subject.customer_id)
         needles = _needles(subject)
         own = set(found.own) - set(kept)
         retained = set(hubtables._retained_natives(subject))

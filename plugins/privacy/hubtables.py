@@ -72,7 +72,7 @@ def _chunks(values: list) -> list[list]:
     return [values[start:start + CHUNK] for start in range(0, len(values), CHUNK)]
 
 
-class _Person:
+class Person:
     """The subject as the sync's records name them: their email and bank customer id."""
 
     def __init__(self, email: str, customer_id: str | None):
@@ -127,7 +127,7 @@ def classify(session, email: str, customer_id: str | None) -> Found:
     found = Found()
     if records is None or "data" not in records.c:
         return found
-    person = _Person(email, customer_id)
+    person = Person(email, customer_id)
     email_column = records.c.email if "email" in records.c else None
     candidates = {}
     for row in session.execute(select(records.c.object, records.c.canonical_id, records.c.data, *(
